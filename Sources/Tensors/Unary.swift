@@ -1,0 +1,74 @@
+import Foundation
+
+extension Tensor {
+    /// Applies `f` elementwise; `derivative(x, y)` gives dy/dx from the input and output values.
+    /// The building block of every pointwise op: one pass, parallel, no per-element allocation.
+    public func map(_ name: String, _ f: @escaping (Float) -> Float,
+                    derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let px = ptr, po = out.ptr
+        Parallel.forChunks(count, cost: 4) { r in for i in r { po[i] = f(px[i]) } }
+        let x = detached(), y = out.detached()
+        return out.recorded(name, [self]) { g in
+            let gx = Tensor(uninitialized: g.shape)
+            let pg = g.ptr, pgx = gx.ptr, pxx = x.ptr, py = y.ptr
+            Parallel.forChunks(g.count, cost: 4) { r in for i in r { pgx[i] = pg[i] * derivative(pxx[i], py[i]) } }
+            return [gx]
+        }
+    }
+
+    public func exp() -> Tensor { map("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func log() -> Tensor { map("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    public func sqrt() -> Tensor { map("sqrt", { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    public func abs() -> Tensor { map("abs", { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
+    public func squared() -> Tensor { map("square", { $0 * $0 }, derivative: { x, _ in 2 * x }) }
+    public func pow(_ p: Float) -> Tensor {
+        map("pow", { Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
+    }
+    public func tanh() -> Tensor { map("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
+    public func sigmoid() -> Tensor { map("sigmoid", sigmoidScalar, derivative: { _, y in y * (1 - y) }) }
+    public func relu() -> Tensor { map("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
+    /// Clamps to [low, high]; the gradient passes where the input is inside the interval.
+    public func clamped(_ low: Float, _ high: Float) -> Tensor {
+        map("clamp", { Swift.min(Swift.max($0, low), high) }, derivative: { x, _ in x >= low && x <= high ? 1 : 0 })
+    }
+
+    /// GELU. Exact (erf) by default, as PyTorch's `F.gelu`; `approximate: true` is the tanh form.
+    public func gelu(approximate: Bool = false) -> Tensor {
+        if approximate {
+            let c: Float = 0.797_884_56, k: Float = 0.044715
+            return map("gelu_tanh", { x in 0.5 * x * (1 + Foundation.tanh(c * (x + k * x * x * x))) },
+                       derivative: { x, _ in
+                           let u = c * (x + k * x * x * x), t = Foundation.tanh(u)
+                           return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * k * x * x)
+                       })
+        }
+        return map("gelu", { x in 0.5 * x * (1 + erff(x * 0.707_106_77)) },
+                   derivative: { x, _ in
+                       0.5 * (1 + erff(x * 0.707_106_77)) + x * 0.398_942_28 * Foundation.exp(-0.5 * x * x)
+                   })
+    }
+
+    /// SiLU (swish): x · sigmoid(x).
+    public func silu() -> Tensor {
+        map("silu", { $0 * sigmoidScalar($0) }, derivative: { x, _ in
+            let s = sigmoidScalar(x)
+            return s * (1 + x * (1 - s))
+        })
+    }
+
+    /// Inverted dropout: zeroes each element with probability `p` and scales the rest by 1/(1-p).
+    /// Identity when not training or `p == 0`.
+    public func dropout(_ p: Float, training: Bool, using rng: inout RandomGenerator) -> Tensor {
+        precondition(p >= 0 && p < 1, "dropout: probability must be in [0, 1), got \(p)")
+        guard training && p > 0 else { return self }
+        let mask = Tensor(uninitialized: shape)
+        let scale = 1 / (1 - p)
+        for i in 0..<count { mask.ptr[i] = rng.uniform() < p ? 0 : scale }
+        return self * mask
+    }
+}
+
+@inline(__always) func sigmoidScalar(_ x: Float) -> Float {
+    x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
+}
