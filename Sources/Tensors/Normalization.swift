@@ -161,7 +161,7 @@ func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d
     }
     var s: Float = 0
     for j in 0..<d {
-        let e = Foundation.exp(x[j] - m)
+        let e = FastMath.exp(x[j] - m)
         y[j] = e
         s += e
     }

@@ -17,7 +17,13 @@ extension Tensor {
         }
     }
 
-    public func exp() -> Tensor { map("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func exp() -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let px = ptr, po = out.ptr
+        Parallel.forChunks(count, cost: 4) { r in for i in r { po[i] = FastMath.exp(px[i]) } }
+        let y = out.detached()
+        return out.recorded("exp", [self]) { g in [g * y] }
+    }
     public func log() -> Tensor { map("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
     public func sqrt() -> Tensor { map("sqrt", { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
     public func abs() -> Tensor { map("abs", { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
@@ -43,10 +49,26 @@ extension Tensor {
                            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * k * x * x)
                        })
         }
-        return map("gelu", { x in 0.5 * x * (1 + erff(x * 0.707_106_77)) },
-                   derivative: { x, _ in
-                       0.5 * (1 + erff(x * 0.707_106_77)) + x * 0.398_942_28 * Foundation.exp(-0.5 * x * x)
-                   })
+        let out = Tensor(uninitialized: shape)
+        let px = ptr, po = out.ptr
+        Parallel.forChunks(count, cost: 8) { r in
+            for i in r { po[i] = 0.5 * px[i] * (1 + FastMath.erf(px[i] * 0.707_106_77)) }
+        }
+        let x = detached()
+        return out.recorded("gelu", [self]) { g in
+            // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+            let gx = Tensor(uninitialized: g.shape)
+            let pg = g.ptr, pxx = x.ptr, pgx = gx.ptr
+            Parallel.forChunks(g.count, cost: 12) { r in
+                for i in r {
+                    let x = pxx[i]
+                    let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_77))
+                    let pdf = 0.398_942_28 * FastMath.exp(-0.5 * x * x)
+                    pgx[i] = pg[i] * (cdf + x * pdf)
+                }
+            }
+            return [gx]
+        }
     }
 
     /// SiLU (swish): x · sigmoid(x).

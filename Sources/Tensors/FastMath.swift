@@ -1,0 +1,43 @@
+/// Branch-free exp and erf for the elementwise hot spots (softmax, GELU).
+///
+/// libm's `expf`/`erff` are opaque calls that cost several nanoseconds each and stop LLVM from
+/// vectorising the loop around them. These use only arithmetic, selects and wrapping integer ops,
+/// so loops over them vectorise.
+enum FastMath {
+    /// 1.5·2²³: adding it rounds a float to an integer held in the low mantissa bits.
+    @usableFromInline static let roundingShift: Float = 12_582_912
+
+    /// exp with relative error ≤ 3e-7 on [−87, 88]; exactly 0 below −87.3 (so exp(−∞) = 0).
+    @inline(__always)
+    static func exp(_ x: Float) -> Float {
+        let xc = Swift.min(Swift.max(x, -87.3), 88.7)
+        let shifted = xc * 1.442_695_04 + roundingShift
+        let n = shifted - roundingShift
+        // Cody–Waite split of ln 2 keeps the reduced argument accurate.
+        let r = xc - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p: Float = 1.0 / 5040
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
+        return x < -87.3 ? 0 : p * scale
+    }
+
+    /// erf with absolute error ≤ 1.5e-7 (Abramowitz & Stegun 7.1.26).
+    @inline(__always)
+    static func erf(_ x: Float) -> Float {
+        let a = Swift.abs(x)
+        let t = 1 / (1 + 0.327_591_1 * a)
+        var p: Float = 1.061_405_429
+        p = p * t - 1.453_152_027
+        p = p * t + 1.421_413_741
+        p = p * t - 0.284_496_736
+        p = p * t + 0.254_829_592
+        let y = 1 - p * t * exp(-a * a)
+        return x < 0 ? -y : y
+    }
+}
