@@ -336,13 +336,16 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
         return H5Oexists_by_name(fileID, prefix, chdf5_p_default()) > 0
     }
 
-    /// Opens the group or dataset at `path` (close with H5Oclose).
-    func openObject(_ path: String) throws -> hid_t {
+    /// Opens the group or dataset at `path` (close with H5Oclose); errors name `label` (default: the path).
+    func openObject(_ path: String, label: String? = nil) throws -> hid_t {
         let components = Self.components(path)
-        let label = Self.hdf5Name(components)
+        let name = Self.hdf5Name(components)
+        let label = label ?? name
         let id = try openID(label)
-        guard linkExists(components) else { throw failure(label, "no such dataset or group") }
-        let object = H5Oopen(id, label, chdf5_p_default())
+        guard linkExists(components) else {
+            throw failure(label, label == name ? "no such dataset or group" : "no such dataset or group '\(name)'")
+        }
+        let object = H5Oopen(id, name, chdf5_p_default())
         guard object >= 0 else { throw failure(label, "cannot open object", library: true) }
         return object
     }
@@ -351,7 +354,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
     func withAttribute<T>(_ name: String, on path: String,
                           _ body: (_ attribute: hid_t, _ fileType: hid_t, _ space: hid_t, _ count: Int, _ label: String) throws -> T) throws -> T {
         let label = Self.attributeLabel(name, path)
-        let object = try openObject(path)
+        let object = try openObject(path, label: label)
         defer { H5Oclose(object) }
         guard H5Aexists(object, name) > 0 else { throw failure(label, "no such attribute") }
         let attribute = H5Aopen(object, name, chdf5_p_default())
@@ -371,7 +374,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
         let label = Self.attributeLabel(name, path)
         try requireWritable(label)
         guard !name.isEmpty else { throw failure(label, "attribute name is empty") }
-        let object = try openObject(path)
+        let object = try openObject(path, label: label)
         defer { H5Oclose(object) }
         if H5Aexists(object, name) > 0 && H5Adelete(object, name) < 0 {
             throw failure(label, "cannot replace the existing attribute", library: true)
