@@ -1,6 +1,6 @@
 // Numeric dataset reads and writes: whole datasets, and slabs of rows along the leading axis.
-// Every public method is a one-line call into the generic `readNumeric` / `writeNumeric` /
-// `writeRowsNumeric`, which take the element type's HDF5 memory type from `ElementType`.
+// The typed public methods are one-line calls into the generic `readNumeric` / `writeNumeric` /
+// `writeRowsNumeric`, which take the element type's HDF5 memory and file types from `ElementType`.
 import CHDF5
 
 extension HDF5File {
@@ -328,6 +328,9 @@ extension HDF5File {
         let file = try openID(label)
         guard !components.isEmpty else { throw failure(label, "a dataset needs a name; \"/\" is the root group") }
         _ = try elementCount(shape, label)
+        // Validate chunks/compression before anything is unlinked, so a bad call leaves the file as it was.
+        let creation = try datasetCreationList(shape: shape, type: type, chunks: chunks, compression: compression, label)
+        defer { H5Pclose(creation) }
 
         // Every existing prefix must be a group; an existing dataset at the path itself is replaced.
         for depth in 1...components.count {
@@ -347,8 +350,6 @@ extension HDF5File {
             }
         }
 
-        let creation = try datasetCreationList(shape: shape, type: type, chunks: chunks, compression: compression, label)
-        defer { H5Pclose(creation) }
         let linkCreation = H5Pcreate(chdf5_p_link_create())
         defer { H5Pclose(linkCreation) }
         _ = H5Pset_create_intermediate_group(linkCreation, 1)

@@ -140,7 +140,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
     }
 
     /// True if `path` names a dataset or group ("/" is the root group). Never throws: a path through a
-    /// missing link or through a dataset simply gives false.
+    /// missing link or through a dataset, or any path of a closed file, simply gives false.
     public func exists(_ path: String) -> Bool {
         withHDF5 {
             guard fileID >= 0 else { return false }

@@ -116,6 +116,9 @@ import Testing
             expectHDF5Error(["'c'", "compression level"]) { try file.write("c", shape: [2], float32: [1, 2], compression: 10) }
             expectHDF5Error(["'c'", "scalar"]) { try file.write("c", shape: [], float32: [1], compression: 1) }
             expectHDF5Error(["attribute name is empty"]) { try file.setAttribute("", 1) }
+            expectHDF5Error(["'d'", "compression level"]) { try file.write("d", shape: [2], float32: [5, 6], compression: -1) }
+            expectHDF5Error(["'d'", "needs 2 values, got 1"]) { try file.write("d", shape: [2], float32: [5]) }
+            #expect(try file.readFloat32("d").values == [1, 2])  // a rejected overwrite leaves the old dataset
             #expect(try file.readFloat32("g/inner").values == [1])
         }
     }
