@@ -53,8 +53,7 @@ public func selfAttention(qkv: Tensor, heads: Int, mask: Tensor? = nil) -> Tenso
                 BLAS.sgemm(false, true, n, n, hd, 1, dout, d, v, d3, 0, dp, n)       // dP = dO·Vᵀ
                 for i in 0..<n {                                                      // dS = P ⊙ (dP − Σ dP⊙P)
                     let pr = p + i * n, dr = dp + i * n
-                    var dot: Float = 0
-                    for j in 0..<n { dot += pr[j] * dr[j] }
+                    let dot = RowKernels.dot(pr, dr, n)
                     for j in 0..<n { dr[j] = pr[j] * (dr[j] - dot) * scale }
                 }
                 BLAS.sgemm(false, false, n, hd, n, 1, dp, n, k, d3, 0, dq, d3)       // dQ = dS·K

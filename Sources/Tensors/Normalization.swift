@@ -17,8 +17,7 @@ extension Tensor {
             Parallel.forChunks(rows, cost: d * 2) { r in
                 for i in r {
                     let gi = pg + i * d, yi = py + i * d, o = pgx + i * d
-                    var dot: Float = 0
-                    for j in 0..<d { dot += gi[j] * yi[j] }
+                    let dot = RowKernels.dot(gi, yi, d)
                     for j in 0..<d { o[j] = yi[j] * (gi[j] - dot) }
                 }
             }
@@ -34,11 +33,9 @@ extension Tensor {
         Parallel.forChunks(rows, cost: d * 4) { r in
             for i in r {
                 let x = px + i * d, y = po + i * d
-                var m = -Float.infinity
-                for j in 0..<d { m = Swift.max(m, x[j]) }
-                var s: Float = 0
-                for j in 0..<d { s += Foundation.exp(x[j] - m) }
-                let lse = m + Foundation.log(s)
+                let m = RowKernels.max(x, d)
+                for j in 0..<d { y[j] = FastMath.exp(x[j] - m) }
+                let lse = m + Foundation.log(RowKernels.sum(y, d))
                 for j in 0..<d { y[j] = x[j] - lse }
             }
         }
@@ -50,9 +47,8 @@ extension Tensor {
             Parallel.forChunks(rows, cost: d * 4) { r in
                 for i in r {
                     let gi = pg + i * d, yi = py + i * d, o = pgx + i * d
-                    var s: Float = 0
-                    for j in 0..<d { s += gi[j] }
-                    for j in 0..<d { o[j] = gi[j] - Foundation.exp(yi[j]) * s }
+                    let s = RowKernels.sum(gi, d)
+                    for j in 0..<d { o[j] = gi[j] - FastMath.exp(yi[j]) * s }
                 }
             }
             return [gx]
@@ -72,11 +68,8 @@ extension Tensor {
         Parallel.forChunks(rows, cost: d * 3) { r in
             for i in r {
                 let x = px + i * d, y = po + i * d
-                var s: Float = 0
-                for j in 0..<d { s += x[j] }
-                let mu = s / Float(d)
-                var v: Float = 0
-                for j in 0..<d { let c = x[j] - mu; v += c * c }
+                let mu = RowKernels.sum(x, d) / Float(d)
+                let v = RowKernels.sumSquaredDeviations(x, d, from: mu)
                 let rs = 1 / (v / Float(d) + eps).squareRoot()
                 pm[i] = mu
                 pr[i] = rs
@@ -152,19 +145,13 @@ extension Tensor {
 
 /// Stable softmax of one row; a row of all −∞ (fully masked) becomes zeros rather than NaN.
 @inline(__always)
-func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d: Int) {
-    var m = -Float.infinity
-    for j in 0..<d { m = Swift.max(m, x[j]) }
+public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d: Int) {
+    let m = RowKernels.max(x, d)
     if m == -Float.infinity {
         for j in 0..<d { y[j] = 0 }
         return
     }
-    var s: Float = 0
-    for j in 0..<d {
-        let e = FastMath.exp(x[j] - m)
-        y[j] = e
-        s += e
-    }
-    let inv = 1 / s
+    for j in 0..<d { y[j] = FastMath.exp(x[j] - m) }
+    let inv = 1 / RowKernels.sum(y, d)
     for j in 0..<d { y[j] *= inv }
 }

@@ -76,10 +76,7 @@ private func reduceAxis(_ x: Tensor, _ a: Int) -> Tensor {
     if inner == 1 {
         Parallel.forChunks(outer, cost: r) { range in
             for o in range {
-                let row = px + o * r
-                var s: Float = 0
-                for k in 0..<r { s += row[k] }
-                po[o] = s
+                po[o] = RowKernels.sum(px + o * r, r)
             }
         }
     } else if outer == 1 {

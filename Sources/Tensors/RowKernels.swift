@@ -1,0 +1,54 @@
+/// Reductions over one contiguous row with 8 independent accumulators.
+///
+/// A plain `s += x[i]` loop is a serial dependency chain that LLVM may not reorder (IEEE
+/// addition is not associative), so it neither vectorises nor lets the loop around it vectorise.
+/// Splitting the sum across lanes changes the rounding order, as every BLAS does.
+enum RowKernels {
+    typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + 8 <= n { acc += load(x + i); i += 8 }
+        var s = acc.sum()
+        while i < n { s += x[i]; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = V(repeating: 0)
+        var i = 0
+        while i + 8 <= n { acc += load(a + i) * load(b + i); i += 8 }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// Σ (x − c)², for variances.
+    @inline(__always)
+    static func sumSquaredDeviations(_ x: UnsafePointer<Float>, _ n: Int, from c: Float) -> Float {
+        var acc = V(repeating: 0)
+        let cv = V(repeating: c)
+        var i = 0
+        while i + 8 <= n { let d = load(x + i) - cv; acc += d * d; i += 8 }
+        var s = acc.sum()
+        while i < n { let d = x[i] - c; s += d * d; i += 1 }
+        return s
+    }
+
+    @inline(__always)
+    static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = V(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n { acc = pointwiseMax(acc, load(x + i)); i += 8 }
+        var m = acc.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+}
