@@ -42,7 +42,8 @@ extension Tensor {
         return permuted(ax)
     }
 
-    /// Elements `range` along `axis` (a copy).
+    /// Elements `range` along `axis`: a view sharing storage when the result is contiguous
+    /// (the leading axis, or all axes before it of size 1), otherwise a copy.
     public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
         let a = normalizeAxis(axis, rank: rank, op: "slice")
         precondition(range.lowerBound >= 0 && range.upperBound <= shape[a],
@@ -50,10 +51,15 @@ extension Tensor {
         var outShape = shape
         outShape[a] = range.count
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
-        let out = Tensor(uninitialized: outShape)
         let block = range.count * inner
-        for o in 0..<outer {
-            (out.ptr + o * block).update(from: ptr + (o * shape[a] + range.lowerBound) * inner, count: block)
+        let out: Tensor
+        if outer == 1 {
+            out = Tensor(shape: outShape, storage: storage, offset: offset + range.lowerBound * inner)
+        } else {
+            out = Tensor(uninitialized: outShape)
+            for o in 0..<outer {
+                (out.ptr + o * block).update(from: ptr + (o * shape[a] + range.lowerBound) * inner, count: block)
+            }
         }
         let source = shape
         return out.recorded("slice", [self]) { g in

@@ -12,10 +12,9 @@ import Testing
 
     @Test func largeBuffersAreRecycledAndCanBeReleased() {
         let count = 300_000
-        var first: UnsafeMutablePointer<Float>? = Tensor.zeros([count]).storage.base
+        let first = Tensor.zeros([count]).storage.base
         let again = Tensor.zeros([count]).storage.base
         #expect(again == first)
-        first = nil
         TensorStorage.releaseCachedBuffers()
         #expect(TensorStorage.cachedBytes == 0)
     }

@@ -106,6 +106,7 @@ func expectGradients(_ inputs: [Tensor], _ f: ([Tensor]) -> Tensor,
     @Test func sliceConcatStack() {
         let a = leaf([2, 5, 3], seed: 12), b = leaf([2, 2, 3], seed: 13)
         expectGradients([a]) { $0[0].slice(axis: 1, 1..<4) }
+        expectGradients([a]) { $0[0].slice(axis: 0, 1..<2) }
         expectGradients([a, b]) { concat([$0[0], $0[1]], axis: 1) }
         expectGradients([a]) { x in stack([x[0], x[0] * 2], axis: 1) }
     }
@@ -121,6 +122,8 @@ func expectGradients(_ inputs: [Tensor], _ f: ([Tensor]) -> Tensor,
         #expect(t.transposed().scalars == [1, 4, 2, 5, 3, 6])
         #expect(concat([t, t], axis: 0).shape == [4, 3])
         #expect(t.slice(axis: 1, 1..<3).scalars == [2, 3, 5, 6])
+        let row = t.slice(axis: 0, 1..<2)
+        #expect(row.scalars == [4, 5, 6] && row.storage === t.storage)
         #expect(t.gather(batchIndices: [[2, 0], [1, 1]]).scalars == [3, 1, 5, 5])
     }
 }
