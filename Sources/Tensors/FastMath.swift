@@ -29,7 +29,11 @@ enum FastMath {
 
     /// erf with absolute error ≤ 1.5e-7 (Abramowitz & Stegun 7.1.26).
     @inline(__always)
-    static func erf(_ x: Float) -> Float {
+    static func erf(_ x: Float) -> Float { erf(x, expMinusSquare: exp(-x * x)) }
+
+    /// erf given e^(−x²), for callers that need that exponential too (GELU's derivative).
+    @inline(__always)
+    static func erf(_ x: Float, expMinusSquare e: Float) -> Float {
         let a = Swift.abs(x)
         let t = 1 / (1 + 0.327_591_1 * a)
         var p: Float = 1.061_405_429
@@ -37,7 +41,7 @@ enum FastMath {
         p = p * t + 1.421_413_741
         p = p * t - 0.284_496_736
         p = p * t + 0.254_829_592
-        let y = 1 - p * t * exp(-a * a)
+        let y = 1 - p * t * e
         return x < 0 ? -y : y
     }
 }

@@ -62,9 +62,9 @@ extension Tensor {
             Parallel.forChunks(g.count, cost: 12) { r in
                 for i in r {
                     let x = pxx[i]
-                    let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_77))
-                    let pdf = 0.398_942_28 * FastMath.exp(-0.5 * x * x)
-                    pgx[i] = pg[i] * (cdf + x * pdf)
+                    let e = FastMath.exp(-0.5 * x * x)   // shared by Φ (through erf) and φ
+                    let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_77, expMinusSquare: e))
+                    pgx[i] = pg[i] * (cdf + x * 0.398_942_28 * e)
                 }
             }
             return [gx]
