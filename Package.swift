@@ -25,6 +25,6 @@ let package = Package(
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "HDF5"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
     ]
 )
