@@ -8,7 +8,7 @@ import Tensors
 /// parameters under their PyTorch names, outputs, an upstream gradient `gy` and the float64
 /// gradients of `loss = Σ y ⊙ gy`. Parameters are loaded into our layers BY NAME via
 /// `Module.load` (strict), then outputs and all gradients (input and every parameter) must satisfy
-/// |ours − ref| ≤ 1e-4 · (1 + |ref|) elementwise.
+/// |ours − ref| ≤ 1e-4 · (1 + |ref|) elementwise (observed worst 2.6e-6: ViT patch-embed weight grad).
 @Suite struct PyTorchParity {
     static let tolerance: Float = 1e-4
 
