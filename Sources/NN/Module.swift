@@ -16,6 +16,10 @@ import Tensors
 /// `keyOverrides`. Keys are joined with dots, PyTorch `state_dict` style:
 /// `blocks.0.attn.qkv.weight`.
 ///
+/// Reflection runs on every call of `namedParameters()` / `parameters()`: cache the list in hot
+/// loops (an optimiser keeps its own). Store back-references to a parent only under a `_` label
+/// (the walk would otherwise recurse forever). Dictionaries of modules are not traversed.
+///
 /// Modules are reference types and not `Sendable`: a model belongs to one task at a time.
 open class Module {
     /// Training mode (dropout active). Set for a whole tree with `train()` / `eval()`.
