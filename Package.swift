@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5",
+            "Tensors", "NN", "HDF5", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
