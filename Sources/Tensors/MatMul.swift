@@ -52,13 +52,14 @@ extension Tensor {
     }
 }
 
-/// `batch` independent GEMMs; parallel over the batch when there are enough, else over panels.
+/// `batch` independent GEMMs: parallel over the batch when it has an item per worker, else each
+/// product split into panels by `BLAS.gemm`.
 func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, strideA: Int, lda: Int,
                  b: UnsafePointer<Float>, strideB: Int, ldb: Int,
                  beta: Float = 0, c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int) {
     let workers = Swift.min(Parallel.threads, batch, Swift.max(1, batch * m * n * k / BLAS.minParallelMACs))
-    if workers >= 2 && batch >= 2 * Parallel.threads || workers == batch {
+    if workers > 1 && batch >= Parallel.threads {
         Parallel.forEach(workers) { w in
             for i in (batch * w / workers)..<(batch * (w + 1) / workers) {
                 BLAS.sgemm(transA, transB, m, n, k, 1, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc)

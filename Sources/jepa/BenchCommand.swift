@@ -5,7 +5,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark raw OpenBLAS sgemm (square and ViT-block shapes) per thread count.",
+        abstract: "Benchmark raw OpenBLAS sgemm, the toolkit's matrix products and a ViT block forward+backward, per thread count.",
         discussion: """
             Every case: \(Timing.defaultWarmup) untimed calls, then calls each timed alone on \
             CLOCK_MONOTONIC until at least --seconds have passed and at least \(Timing.defaultMinReps) \

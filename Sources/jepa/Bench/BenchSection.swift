@@ -60,5 +60,7 @@ enum BenchSections {
     static let all: [any BenchSection] = [
         SquareSgemmSection(),
         ModelSgemmSection(),
+        ToolkitGemmSection(),
+        VitBlockSection(),
     ]
 }
