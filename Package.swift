@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "Tensors", targets: ["Tensors"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "Worlds", targets: ["Worlds"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,12 +32,16 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: kernelSettings),
         .target(name: "NN", dependencies: ["Tensors"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "Imaging"),
+        .target(name: "Worlds", dependencies: ["Tensors", "HDF5"], swiftSettings: kernelSettings),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensors", "HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WorldsTests", dependencies: ["Worlds", "HDF5", "Tensors"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
     ]
 )
