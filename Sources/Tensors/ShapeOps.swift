@@ -77,30 +77,7 @@ extension Tensor {
         let r = shape[a]
         precondition(indices.allSatisfy { $0 >= 0 && $0 < r }, "indexSelect: an index is out of range 0..<\(r) for axis \(a) of shape \(shape)")
         let outer = shape[..<a].reduce(1, *), inner = shape[(a + 1)...].reduce(1, *)
-        var outShape = shape
-        outShape[a] = indices.count
-        let out = Tensor(uninitialized: outShape)
-        let k = indices.count
-        Parallel.forChunks(outer, cost: k * inner) { range in
-            for o in range {
-                for (j, idx) in indices.enumerated() {
-                    (out.ptr + (o * k + j) * inner).update(from: ptr + (o * r + idx) * inner, count: inner)
-                }
-            }
-        }
-        let source = shape
-        return out.recorded("indexSelect", [self]) { g in
-            let gx = Tensor.zeros(source)
-            Parallel.forChunks(outer, cost: k * inner) { range in
-                for o in range {
-                    for (j, idx) in indices.enumerated() {
-                        let dst = gx.ptr + (o * r + idx) * inner, src = g.ptr + (o * k + j) * inner
-                        for i in 0..<inner { dst[i] += src[i] }
-                    }
-                }
-            }
-            return [gx]
-        }
+        return selectRows(outer: outer, rows: r, inner: inner, k: indices.count, axis: a, name: "indexSelect") { _ in indices }
     }
 
     /// Per-batch selection along axis 1: for `self` of shape [B, N, ...] and `indices[b]` of
@@ -113,24 +90,32 @@ extension Tensor {
         let k = indices.first?.count ?? 0
         precondition(indices.allSatisfy { $0.count == k }, "gather(batchIndices:): every batch element needs the same number of indices")
         precondition(indices.allSatisfy { $0.allSatisfy { $0 >= 0 && $0 < n } }, "gather(batchIndices:): an index is out of range 0..<\(n) (shape \(shape))")
-        let inner = shape[2...].reduce(1, *)
+        return selectRows(outer: b, rows: n, inner: shape[2...].reduce(1, *), k: k, axis: 1, name: "gather") { indices[$0] }
+    }
+
+    /// Viewing `self` as [outer, rows, inner], picks `k` rows per outer index (`indices(o)`), giving
+    /// [outer, k, inner] reshaped with `axis` of size k. The gradient scatter-adds back.
+    private func selectRows(outer: Int, rows r: Int, inner: Int, k: Int, axis: Int, name: String,
+                            _ indices: @escaping (Int) -> [Int]) -> Tensor {
         var outShape = shape
-        outShape[1] = k
+        outShape[axis] = k
         let out = Tensor(uninitialized: outShape)
-        Parallel.forChunks(b, cost: k * inner) { range in
-            for bi in range {
-                for (j, idx) in indices[bi].enumerated() {
-                    (out.ptr + (bi * k + j) * inner).update(from: ptr + (bi * n + idx) * inner, count: inner)
+        let px = ptr, po = out.ptr
+        Parallel.forChunks(outer, cost: k * inner) { range in
+            for o in range {
+                for (j, idx) in indices(o).enumerated() {
+                    (po + (o * k + j) * inner).update(from: px + (o * r + idx) * inner, count: inner)
                 }
             }
         }
         let source = shape
-        return out.recorded("gather", [self]) { g in
+        return out.recorded(name, [self]) { g in
             let gx = Tensor.zeros(source)
-            Parallel.forChunks(b, cost: k * inner) { range in
-                for bi in range {
-                    for (j, idx) in indices[bi].enumerated() {
-                        let dst = gx.ptr + (bi * n + idx) * inner, src = g.ptr + (bi * k + j) * inner
+            let pg = g.ptr, pgx = gx.ptr
+            Parallel.forChunks(outer, cost: k * inner) { range in
+                for o in range {
+                    for (j, idx) in indices(o).enumerated() {
+                        let dst = pgx + (o * r + idx) * inner, src = pg + (o * k + j) * inner
                         for i in 0..<inner { dst[i] += src[i] }
                     }
                 }
