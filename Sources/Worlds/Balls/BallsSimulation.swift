@@ -97,9 +97,14 @@ public struct BallsSimulation: Sendable {
     }
 
     /// Puts ball k back inside the box and reflects (× restitution) a velocity pointing outward.
+    ///
+    /// Moving the ball back by the penetration depth d changes its potential energy when gravity
+    /// acts along the wall normal (floor and ceiling), so the normal speed is first set to the
+    /// speed it has at the wall by energy, √(max(0, v² ∓ 2·g·d)), then reflected and multiplied
+    /// by the restitution. Without this, fast bounces would gain up to m·g·|v|·dt of energy.
     @inline(__always) private mutating func walls(_ k: Int) {
         var b = balls[k]
-        let r = b.radius, e = config.wallRestitution
+        let r = b.radius, e = config.wallRestitution, g = config.gravity
         let w = Double(config.width), h = Double(config.height)
         var touched: WallContact = []
         if !passesSideWalls[k] {
@@ -110,9 +115,16 @@ public struct BallsSimulation: Sendable {
             }
         }
         if b.y < r {
-            b.y = r; if b.vy < 0 { b.vy = -b.vy * e }; touched.insert(.ceiling)
+            let d = r - b.y
+            b.y = r
+            let speed = max(0, b.vy * b.vy + 2 * g * d).squareRoot()
+            b.vy = (b.vy < 0 ? e : 1) * speed
+            touched.insert(.ceiling)
         } else if !passesFloor[k] && b.y > h - r {
-            b.y = h - r; if b.vy > 0 { b.vy = -b.vy * e }
+            let d = b.y - (h - r)
+            b.y = h - r
+            let speed = max(0, b.vy * b.vy - 2 * g * d).squareRoot()
+            b.vy = -(b.vy > 0 ? e : 1) * speed
             b.vx *= 1 - config.floorFriction
             touched.insert(.floor)
         }
