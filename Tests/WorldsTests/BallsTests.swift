@@ -169,6 +169,30 @@ import Tensors
         #expect(world.episode(index: 0, seed: 1, frames: 0).frames.isEmpty)
     }
 
+    @Test func sameEpisodesOnAnyThread() throws {
+        let world = try BallsWorld()
+        let serial = (0..<8).map { world.episode(index: $0, seed: 77, frames: 4) }
+        final class Box: @unchecked Sendable { var episodes = [EpisodeData?](repeating: nil, count: 8) }
+        let box = Box()
+        let lock = NSLock()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let e = world.episode(index: 7 - i, seed: 77, frames: 4)
+            lock.lock(); box.episodes[7 - i] = e; lock.unlock()
+        }
+        for i in 0..<8 {
+            #expect(box.episodes[i]!.frames == serial[i].frames && box.episodes[i]!.states == serial[i].states)
+        }
+    }
+
+    @Test func ballsFallWithGravity() throws {
+        var config = BallsConfig()
+        config.substeps = 1
+        var sim = BallsSimulation(config: config, balls: [BallState(x: 30, y: 20, radius: 5)])
+        sim.step(); sim.step()
+        #expect(abs(sim.balls[0].vy - 0.7) < 1e-12)          // v += g per frame
+        #expect(abs(sim.balls[0].y - (20 + 0.35 + 0.7)) < 1e-12) // semi-implicit: x += v after the update
+    }
+
     @Test func rgbFramesColourEachBall() throws {
         var config = BallsConfig()
         config.channels = 3
