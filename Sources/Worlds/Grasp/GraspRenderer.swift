@@ -12,11 +12,12 @@ public struct GraspRenderer: Sendable {
     public func render(state: GraspState, into frame: inout [UInt8]) {
         let n = config.width * config.height
         if frame.count != n { frame = [UInt8](repeating: 0, count: n) }
-        frame.withUnsafeMutableBufferPointer { render(state: state, into: $0.baseAddress!) }
+        frame.withUnsafeMutableBufferPointer { render(state: state, pixels: $0.baseAddress!) }
     }
 
-    /// Renders into `width·height` bytes at `p` (overwrites every pixel).
-    public func render(state: GraspState, into p: UnsafeMutablePointer<UInt8>) {
+    /// Renders into `width·height` bytes at `p` (overwrites every pixel). A separate label from
+    /// `render(state:into:)` so that `&array` never silently converts to a pointer.
+    public func render(state: GraspState, pixels p: UnsafeMutablePointer<UInt8>) {
         let c = config, w = c.width, h = c.height
         p.update(repeating: 0, count: w * h)
         if c.floorThickness > 0 && c.floorIntensity > 0 {

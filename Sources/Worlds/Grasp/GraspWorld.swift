@@ -117,7 +117,7 @@ public struct GraspWorld: WorldGenerator {
         var burst = 0
         frameData.withUnsafeMutableBufferPointer { fp in
             for i in 0..<t {
-                renderer.render(state: state, into: fp.baseAddress! + i * pixels)
+                renderer.render(state: state, pixels: fp.baseAddress! + i * pixels)
                 let v = state.vector
                 for k in 0..<s { states[i * s + k] = v[k] }
                 var a: [Float]
