@@ -106,8 +106,8 @@ public struct GraspGoal: Codable, Sendable, Equatable {
 /// The scripted expert: a stateless feedback policy on the true state.
 ///
 /// - reach: proportional move toward the point.
-/// - lift: open the fingers and hover above the object; when aligned (|Δx| ≤ 0.75 px) and fully open,
-///   descend until the fingertips reach the object's bottom (or the palm touches its top); close until
+/// - lift: open the fingers and hover 2 px above the object, aligning x; once the object fits between the
+///   fingers with 0.25 px to spare, descend until the fingertips reach the object's bottom (or the palm touches its top); close until
 ///   held; then rise.
 /// - place: grasp as for lift; lift the object 4 px and carry it to targetX; lower it onto the floor;
 ///   open; rise.
@@ -163,14 +163,19 @@ public struct GraspExpert: Sendable {
         let tip = gy + c.reach, palm = gy + c.palmHalf
         let dx = p(o.x - gx)
         let openGrip: Float = s.opening < c.maxOpening ? -1 : 0
-        if GraspSimulator.fingerOverlap(o, gy: gy, config: c) > 0 && GraspSimulator.between(o, gx: gx, opening: s.opening) {
-            let depth = min(c.gripperYMax, o.bottom - c.reach)
-            if gy >= depth - 0.5 || palm >= o.top - 0.5 { return [0, 0, 1] }   // fingers around it: close
-            return [dx, p(depth - gy), openGrip]                               // descend around it
+        let depth = min(c.gripperYMax, o.bottom - c.reach)   // fingertips level with the object's bottom
+        if GraspSimulator.fingerOverlap(o, gy: gy, config: c) > 0 {
+            if GraspSimulator.between(o, gx: gx, opening: s.opening) {
+                if gy >= depth - 0.5 || palm >= o.top - 0.5 { return [0, 0, 1] }   // fingers around it: close
+                return [dx, p(depth - gy), openGrip]                               // descend around it
+            }
+            return [dx, -1, openGrip]                                             // beside it: rise
         }
-        if tip > o.top - 0.5 { return [dx, -1, openGrip] }                    // too low beside it: rise
-        let aligned = abs(o.x - gx) <= 0.75 && s.opening >= c.maxOpening - 0.5
-        if aligned { return [dx, p(o.bottom - c.reach - gy), openGrip] }       // descend
-        return [dx, p(o.top - 2 - c.reach - gy), openGrip]                     // hover and align
+        // Above it: descend once it fits between the fingers with a margin, else hover and align.
+        let half = s.opening / 2
+        if o.left >= gx - half + 0.25 && o.right <= gx + half - 0.25 && tip <= o.top + 0.01 {
+            return [dx, p(depth - gy), openGrip]
+        }
+        return [dx, p(o.top - 2 - c.reach - gy), openGrip]
     }
 }
