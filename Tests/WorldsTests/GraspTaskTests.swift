@@ -29,6 +29,23 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
     #expect(noisy >= needed, "\(task): noisy expert \(noisy)/20")
 }
 
+@Test func graspExpertHandlesThreeObjects() {
+    var c = GraspConfig()
+    c.objectCount = 3
+    let threeExpert = GraspExpert(config: c)
+    for (task, limit) in [(GraspTask.lift, 80), (.place, 150)] {
+        var wins = 0
+        for seed in 0..<20 {
+            var sim = GraspSimulator(config: c, seed: UInt64(seed))
+            var rng = RandomGenerator(seed: UInt64(seed))
+            let goal = GraspGoal.sample(task: task, state: sim.state, config: c, rng: &rng)
+            for _ in 0..<limit where !goal.isSuccess(sim.state) { sim.step(threeExpert.action(state: sim.state, goal: goal)) }
+            if goal.isSuccess(sim.state) { wins += 1 }
+        }
+        #expect(wins >= 18, "\(task) with 3 objects: \(wins)/20")
+    }
+}
+
 @Test func graspRandomActionsRarelySucceed() {
     for (task, limit, allowed) in [(GraspTask.lift, 80, 2), (.place, 150, 3)] {
         let wins = (0..<20).filter { seed in
