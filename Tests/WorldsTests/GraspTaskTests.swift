@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tensors
-@testable import Worlds
+import Worlds
 
 private let config = GraspConfig()
 
