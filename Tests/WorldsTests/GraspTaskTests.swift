@@ -81,6 +81,17 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
     }
 }
 
+@Test func graspGoalSamplingIsSeeded() {
+    let start = GraspSimulator(config: config, seed: 3).state
+    for task in GraspTask.allCases {
+        let a = GraspGoal.sample(task: task, state: start, config: config, seed: 11)
+        #expect(a == GraspGoal.sample(task: task, state: start, config: config, seed: 11))
+        #expect(a.task == task)
+    }
+    #expect(GraspGoal.sample(task: .reach, state: start, config: config, seed: 11)
+        != GraspGoal.sample(task: .reach, state: start, config: config, seed: 12))
+}
+
 @Test func graspPlaceTargetsAreAwayFromTheObject() {
     for seed in 0..<50 {
         let start = GraspSimulator(config: config, seed: UInt64(seed)).state

@@ -72,6 +72,12 @@ public struct GraspGoal: Codable, Sendable, Equatable {
         }
     }
 
+    /// `sample(task:state:config:rng:)` with `RandomGenerator(seed: seed)`.
+    public static func sample(task: GraspTask, state: GraspState, config: GraspConfig, seed: UInt64) -> GraspGoal {
+        var rng = RandomGenerator(seed: seed)
+        return sample(task: task, state: state, config: config, rng: &rng)
+    }
+
     /// A full world state that satisfies this goal, built from `state` (other objects unchanged):
     /// reach — the gripper at the target point; lift — the object held, centred between closed fingers,
     /// its bottom `liftHeight + 4` px above the floor; place — the object resting at targetX with the open
