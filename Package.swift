@@ -22,9 +22,13 @@ let package = Package(
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "Worlds", targets: ["Worlds"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Config", targets: ["Config"]),
+        .library(name: "Checkpoints", targets: ["Checkpoints"]),
+        .library(name: "JEPA", targets: ["JEPA"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -34,8 +38,11 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "Imaging"),
         .target(name: "Worlds", dependencies: ["Tensors", "HDF5"], swiftSettings: kernelSettings),
+        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5"]),
+        .target(name: "JEPA", dependencies: ["Tensors", "NN", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
@@ -43,5 +50,8 @@ let package = Package(
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldsTests", dependencies: ["Worlds", "HDF5", "Tensors"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "NN", "Tensors", "HDF5"]),
+        .testTarget(name: "JEPATests", dependencies: ["JEPA", "NN", "Tensors", "Worlds"]),
     ]
 )

@@ -1,0 +1,2 @@
+import HDF5
+import NN

@@ -1,0 +1,2 @@
+import NN
+import Tensors

@@ -1,0 +1,4 @@
+import Testing
+@testable import Checkpoints
+
+@Test func checkpointsModuleLinks() { #expect(Bool(true)) }

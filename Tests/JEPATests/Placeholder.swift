@@ -1,0 +1,4 @@
+import Testing
+@testable import JEPA
+
+@Test func jepaModuleLinks() { #expect(Bool(true)) }
