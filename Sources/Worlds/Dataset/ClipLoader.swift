@@ -177,7 +177,7 @@ final class ClipSource: @unchecked Sendable {  // immutable after init except th
                 for k in 0..<t {
                     let source = start + k * stride
                     let src = source * frameSize, dst = (b * t + k) * frameSize
-                    for i in 0..<frameSize { frames[dst + i] = Float(pixels[src + i]) * (1 / 255) }
+                    for i in 0..<frameSize { frames[dst + i] = unitIntensity[Int(pixels[src + i])] }
                     for i in 0..<stateCount { states[(b * t + k) * stateCount + i] = stateValues[source * stateCount + i] }
                     for i in 0..<actionCount { actions[(b * t + k) * actionCount + i] = actionValues[source * actionCount + i] }
                 }
@@ -190,6 +190,9 @@ final class ClipSource: @unchecked Sendable {  // immutable after init except th
         p.batch + 1 < batchesPerEpoch ? LoaderPosition(epoch: p.epoch, batch: p.batch + 1) : LoaderPosition(epoch: p.epoch + 1, batch: 0)
     }
 }
+
+/// x / 255 for every byte x (exactly what `Float(x) / 255` gives).
+let unitIntensity: [Float] = (0..<256).map { Float($0) / 255 }
 
 /// A bounded queue filled by one background thread, producing batches from a start position on.
 final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `condition`
