@@ -100,7 +100,7 @@ import Testing
     defer { dir.cleanup() }
     let world = CounterWorld()
     let pairs = (0..<3).map { p in
-        ViolationPair(possible: world.episode(index: 2 * p, seed: 5, frames: 4),
+        ViolationRecord(possible: world.episode(index: 2 * p, seed: 5, frames: 4),
                       impossible: world.episode(index: 2 * p + 1, seed: 5, frames: 4), violationFrame: p + 1, category: p % 2)
     }
     let path = dir.path("voe.h5")
@@ -127,7 +127,7 @@ import Testing
     defer { dir.cleanup() }
     let world = CounterWorld(channels: 3)
     _ = try generateDataset(world: world, episodes: 4, frames: 3, seed: 2, to: dir.path("set.h5"))
-    let pairs = [ViolationPair(possible: world.episode(index: 0, seed: 1, frames: 3),
+    let pairs = [ViolationRecord(possible: world.episode(index: 0, seed: 1, frames: 3),
                                impossible: world.episode(index: 1, seed: 1, frames: 3), violationFrame: 2, category: 0)]
     try writeViolationDataset(pairs, world: world, frames: 3, seed: 1, categoryNames: ["x"], to: dir.path("voe.h5"))
     let script = repositoryRoot().appendingPathComponent("tools/check_dataset.py").path

@@ -3,7 +3,7 @@ import HDF5
 
 /// One pair of a violation-of-expectation set: a physically possible clip and an impossible twin
 /// that departs from it at `violationFrame`.
-public struct ViolationPair: Sendable {
+public struct ViolationRecord: Sendable {
     public var possible: EpisodeData
     public var impossible: EpisodeData
     /// First frame at which the impossible clip differs from physics.
@@ -22,7 +22,7 @@ public struct ViolationPair: Sendable {
 /// pair p's possible clip, row 2p+1 its impossible clip) plus `impossible` uint8 [N], `pair`
 /// int64 [N], `category` int64 [N], `violation_frame` int64 [N] and the root attribute
 /// `category_names` (JSON array). Same temporary-file-then-rename guarantee as `generateDataset`.
-public func writeViolationDataset(_ pairs: [ViolationPair], world: any WorldGenerator, frames: Int, seed: UInt64,
+public func writeViolationDataset(_ pairs: [ViolationRecord], world: any WorldGenerator, frames: Int, seed: UInt64,
                                   categoryNames: [String], to path: String, overwrite: Bool = false,
                                   compression: Int = DatasetFormat.defaultCompression,
                                   createdBy: String = CommandLine.arguments.joined(separator: " ")) throws {
