@@ -8,11 +8,15 @@ enum WorldRegistry {
     /// The world `name` with its default configuration, or with `configJSON` laid over the
     /// defaults (keys left out keep their default values).
     static func makeWorld(name: String, configJSON: String?) throws -> any WorldGenerator {
-        switch name {
-        case "balls": return try BallsWorld(config: config(BallsConfig(), overlay: configJSON))
-        case "grasp": return try GraspWorld(config: config(GraspConfig(), overlay: configJSON))
-        default:
-            throw DataCommandError("unknown world '\(name)'; known worlds: \(names.joined(separator: ", "))")
+        do {
+            switch name {
+            case "balls": return try BallsWorld(config: config(BallsConfig(), overlay: configJSON))
+            case "grasp": return try GraspWorld(config: config(GraspConfig(), overlay: configJSON))
+            default:
+                throw DataCommandError("--world: unknown world '\(name)'; known worlds: \(names.joined(separator: ", "))")
+            }
+        } catch let error as WorldConfigError {
+            throw DataCommandError("--config: \(error)")
         }
     }
 
