@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tensors
-@testable import Worlds
+import Worlds
 
 // Default geometry: floorY 63, palm half-thickness 1, fingertips 11 px below the palm centre,
 // gripper x ∈ [10, 54], y ∈ [1, 52].

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tensors
-@testable import Worlds
+import Worlds
 
 private let config = GraspConfig()
 
@@ -27,6 +27,23 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
     let noisy = (0..<20).filter { run(task, seed: 100 + $0, limit: limit) { expert.action(state: $0, goal: $1, rng: &noiseRng) } }.count
     #expect(clean >= needed, "\(task): noiseless expert \(clean)/20")
     #expect(noisy >= needed, "\(task): noisy expert \(noisy)/20")
+}
+
+@Test func graspExpertHandlesThreeObjects() {
+    var c = GraspConfig()
+    c.objectCount = 3
+    let threeExpert = GraspExpert(config: c)
+    for (task, limit) in [(GraspTask.lift, 80), (.place, 150)] {
+        var wins = 0
+        for seed in 0..<20 {
+            var sim = GraspSimulator(config: c, seed: UInt64(seed))
+            var rng = RandomGenerator(seed: UInt64(seed))
+            let goal = GraspGoal.sample(task: task, state: sim.state, config: c, rng: &rng)
+            for _ in 0..<limit where !goal.isSuccess(sim.state) { sim.step(threeExpert.action(state: sim.state, goal: goal)) }
+            if goal.isSuccess(sim.state) { wins += 1 }
+        }
+        #expect(wins >= 18, "\(task) with 3 objects: \(wins)/20")
+    }
 }
 
 @Test func graspRandomActionsRarelySucceed() {
@@ -62,6 +79,17 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
             }
         }
     }
+}
+
+@Test func graspGoalSamplingIsSeeded() {
+    let start = GraspSimulator(config: config, seed: 3).state
+    for task in GraspTask.allCases {
+        let a = GraspGoal.sample(task: task, state: start, config: config, seed: 11)
+        #expect(a == GraspGoal.sample(task: task, state: start, config: config, seed: 11))
+        #expect(a.task == task)
+    }
+    #expect(GraspGoal.sample(task: .reach, state: start, config: config, seed: 11)
+        != GraspGoal.sample(task: .reach, state: start, config: config, seed: 12))
 }
 
 @Test func graspPlaceTargetsAreAwayFromTheObject() {

@@ -26,6 +26,9 @@ import Tensors
 /// 6. **Free objects** (not held): `vy += gravity`, position += velocity; landing on the floor sets
 ///    `y = floorY − size`, `vy = 0` (no bounce); on the floor `vx *= floorFriction` (zeroed below
 ///    0.05 px/frame); the box walls stop them. Objects do not collide with each other.
+///
+/// The simulator does not validate its configuration; call `config.validate()` (or build a `GraspWorld`)
+/// first.
 public struct GraspSimulator: Sendable {
     public let config: GraspConfig
     public var state: GraspState

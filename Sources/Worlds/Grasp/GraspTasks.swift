@@ -48,15 +48,16 @@ public struct GraspGoal: Codable, Sendable, Equatable {
     }
 
     /// A random goal for `task` in the world `state` (which fixes the objects): reach points anywhere in
-    /// the gripper's range; lift/place a random object; place targets in the gripper's x range at least
+    /// the gripper's range above the tallest possible object (so no object can block them); lift/place a random object; place targets in the gripper's x range at least
     /// 2·tolerance + 2 px from the object's current x.
     public static func sample(task: GraspTask, state: GraspState, config c: GraspConfig,
                               rng: inout RandomGenerator) -> GraspGoal {
         let index = rng.int(below: max(1, state.objects.count))
         switch task {
         case .reach:
+            let yMax = max(c.gripperYMin, c.floorY - 2 * c.maxObjectSize - 2 - c.reach)
             return GraspGoal(task: .reach, targetX: rng.uniform(c.gripperXMin, c.gripperXMax),
-                             targetY: rng.uniform(c.gripperYMin, c.gripperYMax), tolerance: c.reachTolerance, floorY: c.floorY)
+                             targetY: rng.uniform(c.gripperYMin, yMax), tolerance: c.reachTolerance, floorY: c.floorY)
         case .lift:
             return GraspGoal(task: .lift, objectIndex: index, tolerance: 0, liftHeight: c.liftHeight, floorY: c.floorY)
         case .place:
@@ -69,6 +70,12 @@ public struct GraspGoal: Codable, Sendable, Equatable {
             }
             return GraspGoal(task: .place, objectIndex: index, targetX: tx, tolerance: c.placeTolerance, floorY: c.floorY)
         }
+    }
+
+    /// `sample(task:state:config:rng:)` with `RandomGenerator(seed: seed)`.
+    public static func sample(task: GraspTask, state: GraspState, config: GraspConfig, seed: UInt64) -> GraspGoal {
+        var rng = RandomGenerator(seed: seed)
+        return sample(task: task, state: state, config: config, rng: &rng)
     }
 
     /// A full world state that satisfies this goal, built from `state` (other objects unchanged):
@@ -106,9 +113,10 @@ public struct GraspGoal: Codable, Sendable, Equatable {
 /// The scripted expert: a stateless feedback policy on the true state.
 ///
 /// - reach: proportional move toward the point.
-/// - lift: open the fingers and hover above the object; when aligned (|Δx| ≤ 0.75 px) and fully open,
-///   descend until the fingertips reach the object's bottom (or the palm touches its top); close until
-///   held; then rise.
+/// - lift: open the fingers to the object's width + 3 px (not wider, so the fingers clear neighbouring
+///   objects) and hover 2 px above the object, aligning x; once the object fits between the fingers with
+///   0.25 px to spare, descend until the fingertips reach the object's bottom (or the palm touches its
+///   top); close until held; then rise. Fingers beside the object at its level first rise.
 /// - place: grasp as for lift; lift the object 4 px and carry it to targetX; lower it onto the floor;
 ///   open; rise.
 public struct GraspExpert: Sendable {
@@ -162,15 +170,22 @@ public struct GraspExpert: Sendable {
         let gx = s.gripperX, gy = s.gripperY
         let tip = gy + c.reach, palm = gy + c.palmHalf
         let dx = p(o.x - gx)
-        let openGrip: Float = s.opening < c.maxOpening ? -1 : 0
-        if GraspSimulator.fingerOverlap(o, gy: gy, config: c) > 0 && GraspSimulator.between(o, gx: gx, opening: s.opening) {
-            let depth = min(c.gripperYMax, o.bottom - c.reach)
-            if gy >= depth - 0.5 || palm >= o.top - 0.5 { return [0, 0, 1] }   // fingers around it: close
-            return [dx, p(depth - gy), openGrip]                               // descend around it
+        // Pre-grasp opening: 1.5 px of play each side, so the outer finger edges stay clear of neighbours.
+        let wanted = min(c.maxOpening, 2 * o.size + 3)
+        let openGrip = -min(1, max(-1, (wanted - s.opening) / c.gripRate))
+        let depth = min(c.gripperYMax, o.bottom - c.reach)   // fingertips level with the object's bottom
+        if GraspSimulator.fingerOverlap(o, gy: gy, config: c) > 0 {
+            if GraspSimulator.between(o, gx: gx, opening: s.opening) {
+                if gy >= depth - 0.5 || palm >= o.top - 0.5 { return [0, 0, 1] }   // fingers around it: close
+                return [dx, p(depth - gy), openGrip]                               // descend around it
+            }
+            return [dx, -1, openGrip]                                             // beside it: rise
         }
-        if tip > o.top - 0.5 { return [dx, -1, openGrip] }                    // too low beside it: rise
-        let aligned = abs(o.x - gx) <= 0.75 && s.opening >= c.maxOpening - 0.5
-        if aligned { return [dx, p(o.bottom - c.reach - gy), openGrip] }       // descend
-        return [dx, p(o.top - 2 - c.reach - gy), openGrip]                     // hover and align
+        // Above it: descend once it fits between the fingers with a margin, else hover and align.
+        let half = s.opening / 2
+        if o.left >= gx - half + 0.25 && o.right <= gx + half - 0.25 && tip <= o.top + 0.01 {
+            return [dx, p(depth - gy), openGrip]
+        }
+        return [dx, p(o.top - 2 - c.reach - gy), openGrip]
     }
 }
