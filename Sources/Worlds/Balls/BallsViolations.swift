@@ -53,6 +53,8 @@ public enum ViolationError: Error, CustomStringConvertible, Equatable, Sendable 
 /// possible; for the wall and floor categories the start is resampled (deterministically, at most
 /// `maxAttempts` times) until the possible clip has a matching bounce in the middle third, with
 /// the ball approaching at ≥ `minApproachSpeed` px/frame so that the impossible ball visibly leaves.
+/// With the default world, clips of ≥ 20 frames find a floor bounce within a few dozen attempts
+/// (16-frame clips often have none in the middle third and throw `noSuitableEpisode`).
 public struct BallsViolations: Sendable {
     public let world: BallsWorld
     public var maxAttempts: Int
