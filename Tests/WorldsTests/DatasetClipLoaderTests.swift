@@ -121,3 +121,22 @@ func drain(_ loader: ClipLoader, batches: Int) throws -> [([ClipOrigin], [Float]
     #expect { _ = try ClipLoader(path: path, options: ClipLoaderOptions(batchSize: 500, clipLength: 2)) }
         throws: { "\($0)".contains("fewer than one batch") }
 }
+
+@Test func ballsAndGraspWorldsRoundTripThroughTheLoader() throws {
+    let dir = try TempDir()
+    defer { dir.cleanup() }
+    for world in [try BallsWorld() as any WorldGenerator, try GraspWorld()] {
+        let path = dir.path("\(world.name).h5")
+        _ = try generateDataset(world: world, episodes: 3, frames: 8, seed: 5, to: path, createdBy: "test")
+        let loader = try ClipLoader(path: path, options: ClipLoaderOptions(batchSize: 2, clipLength: 4, seed: 1))
+        let batch = try loader.next()
+        #expect(batch.frames.shape == [2, 4] + world.frameShape)
+        #expect(batch.states.shape == [2, 4, world.stateNames.count])
+        #expect(batch.actions?.shape == (world.actionNames.isEmpty ? nil : [2, 4, world.actionNames.count]))
+        let clip = batch.clips[0]
+        let episode = world.episode(index: clip.episode, seed: 5, frames: 8)
+        let frameSize = world.frameShape.reduce(1, *)
+        let first = values(batch.frames)[0..<frameSize]
+        #expect(Array(first) == episode.frames[(clip.start * frameSize)..<((clip.start + 1) * frameSize)].map { Float($0) / 255 })
+    }
+}
