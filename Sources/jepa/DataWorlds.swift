@@ -1,0 +1,48 @@
+import Foundation
+import Worlds
+
+/// The worlds `jepa data` knows, by name. The one place to register a new `WorldGenerator`.
+enum WorldRegistry {
+    static let names = ["balls", "grasp"]
+
+    /// The world `name` with its default configuration, or with `configJSON` laid over the
+    /// defaults (keys left out keep their default values).
+    static func makeWorld(name: String, configJSON: String?) throws -> any WorldGenerator {
+        do {
+            switch name {
+            case "balls": return try BallsWorld(config: config(BallsConfig(), overlay: configJSON))
+            case "grasp": return try GraspWorld(config: config(GraspConfig(), overlay: configJSON))
+            default:
+                throw DataCommandError("--world: unknown world '\(name)'; known worlds: \(names.joined(separator: ", "))")
+            }
+        } catch let error as WorldConfigError {
+            throw DataCommandError("--config: \(error)")
+        }
+    }
+
+    /// Decodes `defaults` with the keys of the JSON object `overlay` replacing its own.
+    static func config<C: Codable>(_ defaults: C, overlay: String?) throws -> C {
+        guard let overlay else { return defaults }
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] ?? [:]
+        guard let patch = (try? JSONSerialization.jsonObject(with: Data(overlay.utf8))) as? [String: Any] else {
+            throw DataCommandError("--config: the file is not a JSON object")
+        }
+        let unknown = Set(patch.keys).subtracting(base.keys)
+        guard unknown.isEmpty else {
+            throw DataCommandError("--config: unknown key(s) \(unknown.sorted().joined(separator: ", ")); known: \(base.keys.sorted().joined(separator: ", "))")
+        }
+        let merged = base.merging(patch) { _, new in new }
+        do {
+            return try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: merged))
+        } catch {
+            throw DataCommandError("--config: \(error)")
+        }
+    }
+}
+
+/// A `jepa data` failure with a message naming the option or path at fault.
+struct DataCommandError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
