@@ -1,2 +1,0 @@
-import NN
-import Tensors

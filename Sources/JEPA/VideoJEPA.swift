@@ -1,0 +1,104 @@
+import NN
+import Tensors
+
+/// Sizes of a video JEPA: a ViT context encoder over spatio-temporal tubelets, its EMA target
+/// encoder, and a narrower predictor.
+public struct VideoJEPAConfig: Codable, Sendable, Equatable {
+    public var frames = 4, imageSize = 64, channels = 1, patch = 8, tubelet = 1
+    public var encoderDim = 192, encoderDepth = 6, encoderHeads = 3
+    public var predictorDim = 96, predictorDepth = 4, predictorHeads = 3
+    public var mlpRatio: Float = 4
+    public var distance = EnergyDistance.l1
+    public init() {}
+}
+
+/// Weights of the loss terms. Zero switches a term off.
+public struct JEPALossWeights: Codable, Sendable, Equatable {
+    public var prediction: Float = 1
+    public var variance: Float = 0
+    public var covariance: Float = 0
+    public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0) {
+        (self.prediction, self.variance, self.covariance) = (prediction, variance, covariance)
+    }
+}
+
+/// The loss of one batch and its parts (plain numbers, for logging).
+public struct JEPALoss {
+    public let total: Tensor
+    public let prediction: Float, variance: Float, covariance: Float
+    /// Diagnostics of the target features of this batch.
+    public let targetStats: CollapseStats
+}
+
+/// V-JEPA on video clips: the context encoder sees only the context tokens, the target encoder
+/// (an EMA copy, never trained by gradients) sees the whole clip, and the predictor regresses the
+/// layer-normalised target features at the target positions.
+public final class VideoJEPA {
+    public let config: VideoJEPAConfig
+    public let contextEncoder: VisionTransformer
+    public let targetEncoder: VisionTransformer
+    public let predictor: Predictor
+    let ema: EMA
+
+    public init(config: VideoJEPAConfig, rng: inout RandomGenerator) throws {
+        self.config = config
+        func encoder(_ rng: inout RandomGenerator) -> VisionTransformer {
+            VisionTransformer(frames: config.frames, tubelet: config.tubelet, imageSize: config.imageSize,
+                              patch: config.patch, channels: config.channels, dim: config.encoderDim,
+                              depth: config.encoderDepth, heads: config.encoderHeads, mlpRatio: config.mlpRatio,
+                              rng: &rng)
+        }
+        contextEncoder = encoder(&rng)
+        targetEncoder = encoder(&rng)
+        try targetEncoder.copyParameters(from: contextEncoder)
+        ema = EMA(target: targetEncoder.namedParameters())
+        predictor = Predictor(encoderDim: config.encoderDim, dim: config.predictorDim, depth: config.predictorDepth,
+                              heads: config.predictorHeads, grid: contextEncoder.patchEmbed.grid,
+                              mlpRatio: config.mlpRatio, rng: &rng)
+    }
+
+    /// Tokens per clip.
+    public var tokenCount: Int { contextEncoder.tokenCount }
+
+    /// Parameters trained by gradients: context encoder and predictor, with checkpoint-style names.
+    public var trainableParameters: [NamedParameter] {
+        contextEncoder.namedParameters().map { (name: "context_encoder.\($0.name)", tensor: $0.tensor) }
+            + predictor.namedParameters().map { (name: "predictor.\($0.name)", tensor: $0.tensor) }
+    }
+
+    /// Target features of whole clips, layer-normalised without affine: [B, N, D]. No graph.
+    /// `clips`: [B, C, T, H, W].
+    public func targetFeatures(_ clips: Tensor) -> Tensor {
+        noGrad { targetEncoder(clips).layerNorm(weight: nil, bias: nil, eps: 1e-6) }
+    }
+
+    /// The loss of a batch: energy between predictions and target features at the target tokens,
+    /// plus optional variance/covariance terms on the context encoder's tokens.
+    public func loss(clips: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
+                     weights: JEPALossWeights = JEPALossWeights()) -> JEPALoss {
+        let targets = targetFeatures(clips)
+        let targetAtMask = noGrad { targets.gather(batchIndices: targetIndices) }
+        let context = contextEncoder(clips, tokenIndices: contextIndices)
+        let predicted = predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
+        let prediction = energy(predicted: predicted, target: targetAtMask, distance: config.distance)
+        var total = prediction * weights.prediction
+        var variance: Float = 0, covariance: Float = 0
+        if weights.variance > 0 {
+            let v = VarianceCovariance.varianceLoss(context)
+            variance = v.item
+            total = total + v * weights.variance
+        }
+        if weights.covariance > 0 {
+            let c = VarianceCovariance.covarianceLoss(context)
+            covariance = c.item
+            total = total + c * weights.covariance
+        }
+        return JEPALoss(total: total, prediction: prediction.item, variance: variance, covariance: covariance,
+                        targetStats: CollapseStats(targets))
+    }
+
+    /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.
+    public func updateTarget(momentum: Float) {
+        ema.update(from: contextEncoder.namedParameters(), momentum: momentum)
+    }
+}
