@@ -62,5 +62,6 @@ enum BenchSections {
         ModelSgemmSection(),
         ToolkitGemmSection(),
         VitBlockSection(),
+        TrainStepSection(),
     ]
 }
