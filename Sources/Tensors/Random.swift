@@ -18,6 +18,15 @@ public struct RandomGenerator: Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// The generator's full state, to save with a checkpoint; `init(state:)` resumes the stream exactly.
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    public init(state: [UInt64]) {
+        precondition(state.count == 4 && state.contains { $0 != 0 },
+                     "RandomGenerator(state:): needs 4 words, not all zero, got \(state)")
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always) private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
     public mutating func next() -> UInt64 {

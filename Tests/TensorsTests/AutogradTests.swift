@@ -81,6 +81,13 @@ import Testing
         #expect(Swift.abs(sn2 / Double(n) - 1) < 0.05)
     }
 
+    @Test func savedStateResumesTheStream() {
+        var a = RandomGenerator(seed: 9)
+        _ = (0..<5).map { _ in a.next() }
+        var b = RandomGenerator(state: a.state)
+        for _ in 0..<10 { #expect(a.next() == b.next()) }
+    }
+
     @Test func truncatedNormalStaysInBounds() {
         var r = RandomGenerator(seed: 2)
         for _ in 0..<1000 { #expect(Swift.abs(r.truncatedNormal(std: 0.02)) <= 0.04) }
