@@ -57,7 +57,10 @@ def main(argv):
     args = parser.parse_args(argv)
     try:
         attrs, groups, state = load(args.path)
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        print(f"error: cannot read {args.path} (truncated, corrupt or not HDF5?): {error}", file=sys.stderr)
+        return 1
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -247,7 +247,12 @@ public enum CheckpointIO {
         var optimizerSource: [String: Tensor] = [:]
         if let optimizer {
             optimizerSource = Dictionary(c.optimizer.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
-            problems += mismatches(group: optimizerGroup, expected: optimizer.namedState(), source: optimizerSource)
+            let expected = optimizer.namedState()
+            if optimizerSource.isEmpty && !expected.isEmpty {
+                problems.append("the file has no optimizer state (group '\(optimizerGroup)' is missing); restore with optimizer: nil to load weights only")
+            } else {
+                problems += mismatches(group: optimizerGroup, expected: expected, source: optimizerSource)
+            }
         }
         guard problems.isEmpty else {
             throw CheckpointError(.mismatch, path: path, "cannot restore \(path):\n  " + problems.joined(separator: "\n  "))

@@ -58,6 +58,7 @@ public struct CheckpointRotation: Sendable {
         }
         try? CheckpointIO.fsyncPath(directory, directory: true)
 
+        removeStaleTemporaries()
         let old = try periodicCheckpoints().filter { $0.name != name }.dropLast(keepLast - 1)
         for (_, oldName) in old {
             let oldPath = join(oldName)
@@ -121,6 +122,17 @@ public struct CheckpointRotation: Sendable {
             throw CheckpointError(.corrupt, path: bestPath, "cannot read the metric of \(bestPath): \(error)")
         }
         return lowerIsBetter ? metric < best : metric > best
+    }
+
+    /// Deletes temporary files (`*.tmp-<pid>`) left in the directory by a writer that crashed;
+    /// this process's own temporaries are left alone. Assumes one writer per directory.
+    func removeStaleTemporaries() {
+        let mine = ".tmp-\(getpid())"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let range = name.range(of: ".tmp-"), !name.hasSuffix(mine),
+                  Int(name[range.upperBound...]) != nil else { continue }
+            unlink(join(name))
+        }
     }
 
     /// Creates `path` atomically: `make` fills a temporary name in the same directory, which is

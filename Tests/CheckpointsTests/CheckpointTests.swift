@@ -93,6 +93,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func roundTripIsBitwiseAndKeepsMetadata() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let run = TinyRun(seed: 1)
     run.train(steps: 3)
     let path = dir + "/step_3.h5"
@@ -133,6 +134,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func vitParameterNamesRoundTrip() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     var rng = RandomGenerator(seed: 3)
     let vit = VisionTransformer(imageSize: 8, patch: 4, channels: 1, dim: 8, depth: 1, heads: 2, rng: &rng)
     let path = dir + "/vit.h5"
@@ -150,6 +152,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func resumeGivesBitwiseTheSameNumbers() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/resume.h5"
 
     let uninterrupted = TinyRun(seed: 11)
@@ -173,6 +176,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func failedWriteLeavesPreviousCheckpointAndNoTemporary() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/ckpt.h5"
     let run = TinyRun(seed: 2)
     try CheckpointIO.write(run.checkpoint(), to: path)
@@ -203,6 +207,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func writeThatCannotCreateTheFileFailsCleanly() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/no-such-subdirectory/ckpt.h5"
     let error = checkpointError { try CheckpointIO.write(TinyRun(seed: 5).checkpoint(), to: path) }
     #expect(error?.kind == .io)
@@ -212,6 +217,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func invalidNamesAreRejectedBeforeWriting() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let t = Tensor.zeros([2])
     for c in [Checkpoint(step: 1, modules: ["a/b": [(name: "w", tensor: t)]]),
               Checkpoint(step: 1, modules: ["state": [(name: "w", tensor: t)]]),
@@ -227,6 +233,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func truncatedFileIsReportedAsTruncatedOrCorrupt() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/step_100.h5"
     try CheckpointIO.write(TinyRun(seed: 6).checkpoint(), to: path)
     let original = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -240,6 +247,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func foreignFilesGiveClearErrors() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
 
     let plain = dir + "/plain.h5"
     let file = try HDF5File(path: plain, mode: .truncate)
@@ -276,6 +284,7 @@ func directoryEntries(_ path: String) -> [String] {
 
 @Test func restoreMismatchesNameGroupAndKey() throws {
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/ckpt.h5"
     let run = TinyRun(seed: 8)
     try CheckpointIO.write(run.checkpoint(), to: path)
@@ -308,12 +317,23 @@ func directoryEntries(_ path: String) -> [String] {
     }
     #expect(missingKey?.kind == .mismatch)
     #expect(missingKey?.description.contains("missing key encoder/norm.bias") == true)
+
+    // Weights-only file restored with an optimiser.
+    try CheckpointIO.write(Checkpoint(step: 1, modules: run.modules, optimizer: nil), to: path)
+    let noOptimizer = checkpointError {
+        try CheckpointIO.restore(path, into: target.modules, optimizer: target.optimizer)
+    }
+    #expect(noOptimizer?.kind == .mismatch)
+    #expect(noOptimizer?.description.contains("no optimizer state") == true)
+    try CheckpointIO.restore(path, into: target.modules, optimizer: nil)
 }
 
 // MARK: - Rotation
 
 @Test func rotationKeepsLastBestAndLatest() throws {
-    let dir = try temporaryDirectory() + "/run"
+    let root = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let dir = root + "/run"
     let rotation = CheckpointRotation(directory: dir, keepLast: 2)
     #expect(try rotation.latest() == nil)
     let run = TinyRun(seed: 13)
@@ -325,13 +345,19 @@ func directoryEntries(_ path: String) -> [String] {
         #expect(try rotation.latest() == written)
     }
     #expect(directoryEntries(dir) == ["best.h5", "latest", "step_4.h5", "step_5.h5"])
+
+    // A temporary left by a crashed writer (another pid) is cleaned up by the next save.
+    try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/step_6.h5.tmp-999999999"))
+    run.train(steps: 1)
+    try rotation.save(run.checkpoint(), metric: 0.95)
+    #expect(directoryEntries(dir) == ["best.h5", "latest", "step_5.h5", "step_6.h5"])
     let best = try CheckpointIO.read(rotation.bestPath)
     #expect(best.step == 2)
     #expect(best.metric == 0.5)
-    #expect(try rotation.periodicCheckpoints().map(\.step) == [4, 5])
+    #expect(try rotation.periodicCheckpoints().map(\.step) == [5, 6])
 
     // Higher is better: the first metric always becomes best, then only improvements.
-    let accuracy = CheckpointRotation(directory: try temporaryDirectory(), keepLast: 1)
+    let accuracy = CheckpointRotation(directory: root + "/accuracy", keepLast: 1)
     for (step, metric) in [(1, 0.2), (2, 0.4), (3, 0.3)] {
         var c = run.checkpoint()
         c.step = step
@@ -361,6 +387,7 @@ func directoryEntries(_ path: String) -> [String] {
         return
     }
     let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/step_3.h5"
     let tiny = TinyRun(seed: 21)
     tiny.train(steps: 3)
