@@ -1,4 +1,0 @@
-import Testing
-@testable import Checkpoints
-
-@Test func checkpointsModuleLinks() { #expect(Bool(true)) }
