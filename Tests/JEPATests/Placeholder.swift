@@ -1,4 +1,0 @@
-import Testing
-@testable import JEPA
-
-@Test func jepaModuleLinks() { #expect(Bool(true)) }
