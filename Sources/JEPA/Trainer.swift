@@ -1,0 +1,159 @@
+import Checkpoints
+import Foundation
+import NN
+import Tensors
+import Worlds
+
+/// One line of `metrics.jsonl`.
+public struct TrainingRecord: Codable, Sendable {
+    public var step: Int
+    public var loss: Float, prediction: Float, variance: Float, covariance: Float
+    public var learningRate: Float, momentum: Float
+    public var targetStd: Float, targetMinStd: Float, deadFraction: Float
+    public var effectiveRank: Double?
+    public var seconds: Double
+}
+
+/// What the trainer tells its caller as it goes.
+public enum TrainingEvent {
+    case step(TrainingRecord)
+    case checkpoint(path: String, step: Int)
+    case collapseWarning(step: Int, targetStd: Float)
+    case resumed(step: Int, from: String)
+}
+
+/// The explicit training loop of a video JEPA: sample clips and masks, predict, step AdamW, move
+/// the EMA target, log, checkpoint. Every piece of state that decides the next step (parameters,
+/// optimiser moments, mask RNG, data-loader position, step) is in each checkpoint, so a resumed run
+/// computes exactly what an uninterrupted one would.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let runDirectory: String
+    public let model: VideoJEPA
+    public let optimizer: AdamW
+    public private(set) var step = 0
+    public private(set) var lastCheckpoint: String?
+
+    let configYAML: String
+    let loader: ClipLoader
+    let masks: any MaskStrategy
+    let grid: TokenGrid
+    var maskRNG: RandomGenerator
+    let rotation: CheckpointRotation
+    let learningRates: WarmupCosine
+    let momenta: CosineSchedule
+    let start = Date()
+
+    /// Builds the model and data pipeline; with `resume`, restores the newest checkpoint of the run.
+    public init(config: TrainingConfig, runDirectory: String, configYAML: String, resume: Bool) throws {
+        self.config = config
+        self.runDirectory = runDirectory
+        self.configYAML = configYAML
+        var rng = RandomGenerator(seed: config.seed)
+        model = try VideoJEPA(config: config.model, rng: &rng)
+        optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.learningRate,
+                          weightDecay: config.weightDecay)
+        maskRNG = rng.split()
+        masks = try config.maskStrategy()
+        let g = model.contextEncoder.patchEmbed.grid
+        grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
+        try masks.validate(grid: grid)
+        loader = try ClipLoader(path: config.dataPath, options: ClipLoaderOptions(
+            batchSize: config.batchSize, clipLength: config.model.frames, seed: rng.next()))
+        let shape = loader.frameShape
+        guard shape == [config.model.channels, config.model.imageSize, config.model.imageSize] else {
+            throw TrainingError.mismatchedData("\(config.dataPath): frames are \(shape) (C, H, W), the model expects [\(config.model.channels), \(config.model.imageSize), \(config.model.imageSize)]")
+        }
+        learningRates = WarmupCosine(start: 0, peak: config.learningRate, final: config.minLearningRate,
+                                     warmupSteps: config.warmupSteps, totalSteps: max(config.steps, config.warmupSteps + 1))
+        momenta = CosineSchedule(from: config.emaStart, to: config.emaEnd, steps: max(config.steps, 1))
+        rotation = CheckpointRotation(directory: runDirectory + "/checkpoints", keepLast: config.keepLast)
+        try FileManager.default.createDirectory(atPath: runDirectory + "/checkpoints", withIntermediateDirectories: true)
+        if resume { try restoreLatest() }
+    }
+
+    var modules: [String: Module] {
+        ["context_encoder": model.contextEncoder, "target_encoder": model.targetEncoder, "predictor": model.predictor]
+    }
+
+    /// Runs until `config.steps` or until `shouldStop()` returns true (checked after each step);
+    /// writes a checkpoint at every `checkpointEvery` steps and when it returns.
+    public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws {
+        let metricsURL = URL(fileURLWithPath: runDirectory + "/metrics.jsonl")
+        if !FileManager.default.fileExists(atPath: metricsURL.path) {
+            FileManager.default.createFile(atPath: metricsURL.path, contents: nil)
+        }
+        let metrics = try FileHandle(forWritingTo: metricsURL)
+        defer { try? metrics.close() }
+        try metrics.seekToEnd()
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = .sortedKeys
+        while step < config.steps {
+            let record = try trainStep()
+            if step % config.logEvery == 0 || step == config.steps {
+                try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+                report(.step(record))
+                if record.targetStd < config.collapseFloor { report(.collapseWarning(step: step, targetStd: record.targetStd)) }
+            }
+            if step % config.checkpointEvery == 0 || step == config.steps || shouldStop() {
+                report(.checkpoint(path: try saveCheckpoint(metric: Double(record.prediction)), step: step))
+            }
+            if shouldStop() { break }
+        }
+    }
+
+    /// One optimisation step; returns its record (effective rank only on logging steps).
+    func trainStep() throws -> TrainingRecord {
+        let batch = try loader.next()
+        let clips = batch.frames.permuted([0, 2, 1, 3, 4])          // [B, C, T, H, W]
+        let mask = masks.masks(batch: clips.shape[0], grid: grid, rng: &maskRNG)
+        let lr = learningRates.value(at: step), momentum = momenta.value(at: step)
+        optimizer.learningRate = lr
+        let loss = model.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target, weights: config.loss)
+        let value = loss.total.item
+        guard value.isFinite else {
+            throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
+        }
+        loss.total.backward()
+        if config.gradClip > 0 { clipGradientNorm(model.trainableParameters.map(\.tensor), maxNorm: config.gradClip) }
+        optimizer.step()
+        optimizer.zeroGrad()
+        model.updateTarget(momentum: momentum)
+        step += 1
+        let logging = step % config.logEvery == 0 || step == config.steps
+        return TrainingRecord(
+            step: step, loss: value, prediction: loss.prediction, variance: loss.variance, covariance: loss.covariance,
+            learningRate: lr, momentum: momentum, targetStd: loss.targetStats.meanStd,
+            targetMinStd: loss.targetStats.minStd, deadFraction: loss.targetStats.deadFraction,
+            effectiveRank: logging ? effectiveRank(model.targetFeatures(clips)) : nil,
+            seconds: Date().timeIntervalSince(start))
+    }
+
+    @discardableResult
+    public func saveCheckpoint(metric: Double?) throws -> String {
+        let position = loader.position
+        let checkpoint = Checkpoint(step: step, config: configYAML, modules: modules, optimizer: optimizer, state: [
+            "mask_rng": .ints(maskRNG.state.map { Int64(bitPattern: $0) }),
+            "loader_epoch": .int(position.epoch),
+            "loader_batch": .int(position.batch),
+        ], metric: metric)
+        let path = try rotation.save(checkpoint, metric: metric)
+        lastCheckpoint = path
+        return path
+    }
+
+    func restoreLatest() throws {
+        guard let path = try rotation.latest() else { return }
+        let checkpoint = try CheckpointIO.restore(path, into: modules, optimizer: optimizer)
+        guard case let .ints(words)? = checkpoint.state["mask_rng"],
+              case let .int(epoch)? = checkpoint.state["loader_epoch"],
+              case let .int(batch)? = checkpoint.state["loader_batch"] else {
+            throw TrainingError.mismatchedData("\(path): the checkpoint has no training state (mask_rng, loader position)")
+        }
+        maskRNG = RandomGenerator(state: words.map { UInt64(bitPattern: $0) })
+        try loader.seek(to: LoaderPosition(epoch: epoch, batch: batch))
+        step = checkpoint.step
+        lastCheckpoint = path
+    }
+}
