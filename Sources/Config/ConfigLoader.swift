@@ -54,11 +54,16 @@ public enum ConfigLoader {
             var error = error
             error.file = file
             if let key = error.key {
-                if let override = Array(zip(overrides, parsed)).last(where: { related($0.1.0, key) })?.0 {
+                let errorNode = try? node(at: key, in: root)
+                let createdByOverride = errorNode?.mark == nil
+                if let override = Array(zip(overrides, parsed)).last(where: { text, parsed in
+                    key == parsed.key || key.hasPrefix(parsed.key + ".")        // inside the overridden value
+                        || (createdByOverride && parsed.key.hasPrefix(key + "."))  // a level it created
+                })?.0 {
                     error.message += " (override \"\(override)\")"
                     error.line = nil
-                } else if error.line == nil, let node = try? node(at: key, in: root) {
-                    error.line = node.mark?.line
+                } else if error.line == nil, let found = errorNode {
+                    error.line = found.mark?.line
                 }
             }
             return error
@@ -160,11 +165,6 @@ public enum ConfigLoader {
 
     // MARK: - Internals
 
-    /// True if one dotted key is the other or lies inside it.
-    static func related(_ a: String, _ b: String) -> Bool {
-        a == b || a.hasPrefix(b + ".") || b.hasPrefix(a + ".")
-    }
-
     /// Keys of `input` with no counterpart in `known` (the decoded value encoded again).
     static func unknownKeys(in input: Node, known: Node, path: [String]) -> [[String]] {
         switch (input, known) {
@@ -233,8 +233,9 @@ extension ConfigError {
         case let .keyNotFound(key, context):
             self.init(key: dotted(context.codingPath + [key]), "missing required key")
         case let .dataCorrupted(context):
-            let what = found(context.codingPath).map { " (found \($0))" } ?? ""
-            self.init(key: dotted(context.codingPath), "invalid value\(what): \(context.debugDescription)")
+            var message = "invalid value" + (found(context.codingPath).map { " \($0)" } ?? "")
+            if !context.debugDescription.hasPrefix("Cannot initialize") { message += ": " + context.debugDescription }
+            self.init(key: dotted(context.codingPath), message)
         @unknown default:
             self.init("\(error)")
         }

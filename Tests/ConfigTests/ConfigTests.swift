@@ -333,3 +333,32 @@ func configError(_ body: () throws -> Void) -> ConfigError? {
     let created = try ConfigLoader.setting("a.b.c", to: "1", in: "")
     #expect(try ConfigLoader.value(at: "a.b.c", in: created) == "1")
 }
+
+enum Precision: String, Codable { case fp32, bf16 }
+struct Stage: Codable, Equatable { var name: String; var epochs: Int }
+struct Schedule: Codable, Equatable {
+    var precision: Precision
+    var stages: [Stage]
+}
+
+@Test func listElementsEnumsAndUnrelatedOverrides() {
+    let yaml = "precision: fp32\nstages:\n  - {name: warmup, epochs: 1}\n  - {name: main, epochs: 9, lr: 2}\n"
+    let unknown = configError { _ = try ConfigLoader.load(Schedule.self, yaml: yaml, file: "s.yaml") }
+    #expect(unknown?.description == "s.yaml:4: stages.1.lr: unknown key; known keys: epochs, name")
+
+    let badEnum = configError { _ = try ConfigLoader.load(Schedule.self, yaml: "precision: fp8\nstages: []\n", file: "s.yaml") }
+    #expect(badEnum?.description == "s.yaml:1: precision: invalid value \"fp8\"")
+
+    let viaOverride = configError {
+        _ = try ConfigLoader.load(Schedule.self, yaml: yaml, file: "s.yaml", overrides: ["stages.0.epochs=many"])
+    }
+    #expect(viaOverride?.description == "s.yaml: stages.0.epochs: expected an integer, found \"many\" (override \"stages.0.epochs=many\")")
+
+    // An error elsewhere in the file does not blame an unrelated override.
+    let unrelated = configError {
+        _ = try ConfigLoader.load(RunConfig.self, yaml: "name: a\noptim:\n  lr: fast\n", file: file, overrides: ["optim.betas=[1, 2]"])
+    }
+    #expect(unrelated?.description == "experiments/balls-vjepa.yaml:3: optim.lr: expected a number, found \"fast\"")
+    let missing = configError { _ = try ConfigLoader.load(RunConfig.self, yaml: "seed: 1\n", file: file, overrides: ["optim.lr=1"]) }
+    #expect(missing?.description == "experiments/balls-vjepa.yaml: name: missing required key")
+}
