@@ -34,6 +34,11 @@ import Yams
 /// A field without a default uses `c.decode(T.self, forKey:)` and is then required.
 /// `Optional` fields with `nil` values are left out of `resolvedYAML`; writing `key: null` for
 /// them is accepted.
+///
+/// Unknown keys are found by encoding the decoded value again and looking for every input key in
+/// that tree, so `encode(to:)` must write every field under the key `init(from:)` reads (the
+/// synthesized one does). Limitation: a key whose value is `null` is not checked (it may be a
+/// `nil` Optional, which the encoder leaves out).
 public enum ConfigLoader {
     /// Decodes `type` from `yaml` after applying `overrides`; `file` names the source in errors
     /// (use `"<embedded default>"` for a YAML string compiled into the binary).
@@ -76,6 +81,8 @@ public enum ConfigLoader {
             throw located(ConfigError(decodingError: error, root: root))
         } catch let error as YamlError {
             throw ConfigError(yamlError: error, file: file)
+        } catch let error as ConfigError {                 // thrown by a custom init(from:)
+            throw located(error)
         }
 
         let encoded = try parse(try YAMLEncoder().encode(value), file: nil) ?? Node([(Node, Node)]())

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Config
 
@@ -361,4 +362,22 @@ struct Schedule: Codable, Equatable {
     #expect(unrelated?.description == "experiments/balls-vjepa.yaml:3: optim.lr: expected a number, found \"fast\"")
     let missing = configError { _ = try ConfigLoader.load(RunConfig.self, yaml: "seed: 1\n", file: file, overrides: ["optim.lr=1"]) }
     #expect(missing?.description == "experiments/balls-vjepa.yaml: name: missing required key")
+}
+
+@Test func loadFileNamesThePath() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("config-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("run.yaml").path
+    try (sample + "optim_lr: 1\n").write(toFile: path, atomically: true, encoding: .utf8)
+
+    let error = configError { _ = try ConfigLoader.loadFile(RunConfig.self, path: path) }
+    #expect(error?.description.hasPrefix("\(path):9: optim_lr: unknown key") == true)
+    try sample.write(toFile: path, atomically: true, encoding: .utf8)
+    let run = try ConfigLoader.loadFile(RunConfig.self, path: path, overrides: ["optim.lr=0.5"])
+    #expect(run.optim.lr == 0.5)
+
+    let missing = configError { _ = try ConfigLoader.loadFile(RunConfig.self, path: dir.appendingPathComponent("nope.yaml").path) }
+    #expect(missing?.file?.hasSuffix("nope.yaml") == true)
+    #expect(missing?.message.hasPrefix("cannot read the file") == true)
 }
