@@ -51,23 +51,23 @@ public final class Trainer {
         self.configYAML = configYAML
         var rng = RandomGenerator(seed: config.seed)
         model = try VideoJEPA(config: config.model, rng: &rng)
-        optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.learningRate,
-                          weightDecay: config.weightDecay)
+        optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
+                          weightDecay: config.optim.weightDecay)
         maskRNG = rng.split()
-        masks = try config.maskStrategy()
+        masks = config.mask.strategy()
         let g = model.contextEncoder.patchEmbed.grid
         grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
         try masks.validate(grid: grid)
-        loader = try ClipLoader(path: config.dataPath, options: ClipLoaderOptions(
-            batchSize: config.batchSize, clipLength: config.model.frames, seed: rng.next()))
+        loader = try ClipLoader(path: config.data.path, options: ClipLoaderOptions(
+            batchSize: config.data.batchSize, clipLength: config.model.frames, seed: rng.next()))
         let shape = loader.frameShape
         guard shape == [config.model.channels, config.model.imageSize, config.model.imageSize] else {
-            throw TrainingError.mismatchedData("\(config.dataPath): frames are \(shape) (C, H, W), the model expects [\(config.model.channels), \(config.model.imageSize), \(config.model.imageSize)]")
+            throw TrainingError.mismatchedData("\(config.data.path): frames are \(shape) (C, H, W), the model expects [\(config.model.channels), \(config.model.imageSize), \(config.model.imageSize)]")
         }
-        learningRates = WarmupCosine(start: 0, peak: config.learningRate, final: config.minLearningRate,
-                                     warmupSteps: config.warmupSteps, totalSteps: max(config.steps, config.warmupSteps + 1))
-        momenta = CosineSchedule(from: config.emaStart, to: config.emaEnd, steps: max(config.steps, 1))
-        rotation = CheckpointRotation(directory: runDirectory + "/checkpoints", keepLast: config.keepLast)
+        learningRates = WarmupCosine(start: 0, peak: config.optim.lr, final: config.optim.minLr,
+                                     warmupSteps: config.optim.warmupSteps, totalSteps: max(config.train.steps, config.optim.warmupSteps + 1))
+        momenta = CosineSchedule(from: config.ema.start, to: config.ema.end, steps: max(config.train.steps, 1))
+        rotation = CheckpointRotation(directory: runDirectory + "/checkpoints", keepLast: config.train.keepLast)
         try FileManager.default.createDirectory(atPath: runDirectory + "/checkpoints", withIntermediateDirectories: true)
         if resume { try restoreLatest() }
     }
@@ -76,7 +76,7 @@ public final class Trainer {
         ["context_encoder": model.contextEncoder, "target_encoder": model.targetEncoder, "predictor": model.predictor]
     }
 
-    /// Runs until `config.steps` or until `shouldStop()` returns true (checked after each step);
+    /// Runs until `config.train.steps` or until `shouldStop()` returns true (checked after each step);
     /// writes a checkpoint at every `checkpointEvery` steps and when it returns.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws {
         let metricsURL = URL(fileURLWithPath: runDirectory + "/metrics.jsonl")
@@ -89,14 +89,14 @@ public final class Trainer {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = .sortedKeys
-        while step < config.steps {
+        while step < config.train.steps {
             let record = try trainStep()
-            if step % config.logEvery == 0 || step == config.steps {
+            if step % config.train.logEvery == 0 || step == config.train.steps {
                 try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
                 report(.step(record))
-                if record.targetStd < config.collapseFloor { report(.collapseWarning(step: step, targetStd: record.targetStd)) }
+                if record.targetStd < config.train.collapseFloor { report(.collapseWarning(step: step, targetStd: record.targetStd)) }
             }
-            if step % config.checkpointEvery == 0 || step == config.steps || shouldStop() {
+            if step % config.train.checkpointEvery == 0 || step == config.train.steps || shouldStop() {
                 report(.checkpoint(path: try saveCheckpoint(metric: Double(record.prediction)), step: step))
             }
             if shouldStop() { break }
@@ -116,12 +116,12 @@ public final class Trainer {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
         }
         loss.total.backward()
-        if config.gradClip > 0 { clipGradientNorm(model.trainableParameters.map(\.tensor), maxNorm: config.gradClip) }
+        if config.optim.gradClip > 0 { clipGradientNorm(model.trainableParameters.map(\.tensor), maxNorm: config.optim.gradClip) }
         optimizer.step()
         optimizer.zeroGrad()
         model.updateTarget(momentum: momentum)
         step += 1
-        let logging = step % config.logEvery == 0 || step == config.steps
+        let logging = step % config.train.logEvery == 0 || step == config.train.steps
         return TrainingRecord(
             step: step, loss: value, prediction: loss.prediction, variance: loss.variance, covariance: loss.covariance,
             learningRate: lr, momentum: momentum, targetStd: loss.targetStats.meanStd,

@@ -1,53 +1,199 @@
+import Config
 import NN
 
-/// Everything a video JEPA training run needs, as in `experiments/*.yaml`.
-public struct TrainingConfig: Codable, Sendable, Equatable {
+/// Everything a video JEPA training run needs: the YAML of `experiments/*.yaml`. Keys are snake_case;
+/// every key has a default, so a file states only what it changes. Unknown keys, wrong types and
+/// out-of-range values are errors naming the key and the file (see `ConfigLoader`).
+public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     public var name = "balls-vjepa"
     public var seed: UInt64 = 0
-    /// HDF5 dataset of clips (see the README's Datasets section).
-    public var dataPath = "datasets/balls-default.h5"
-    public var batchSize = 16
+    public var data = DataSection()
     public var model = VideoJEPAConfig()
-    /// `multiblock` (V-JEPA tube blocks) or `future` (predict the last frames from the first).
-    public var maskKind = "multiblock"
-    public var multiblock = MultiBlockTubeMask()
-    public var futureContextFrames = 2
+    public var mask = MaskSection()
     public var loss = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04)
-    public var steps = 1000
-    public var learningRate: Float = 1e-3
-    public var minLearningRate: Float = 1e-5
-    public var warmupSteps = 50
-    public var weightDecay: Float = 0.04
-    /// Gradient clipping by global norm; 0 turns it off.
-    public var gradClip: Float = 1
-    public var emaStart: Float = 0.996
-    public var emaEnd: Float = 1
-    public var logEvery = 10
-    public var checkpointEvery = 200
-    public var keepLast = 3
-    /// Mean target-feature std below which a collapse warning is raised.
-    public var collapseFloor: Float = 0.05
+    public var optim = OptimSection()
+    public var ema = EMASection()
+    public var train = TrainSection()
+
+    public struct DataSection: Codable, Sendable, Equatable {
+        /// HDF5 dataset of clips (README, Datasets). The embedded default generates it when missing.
+        public var path = "datasets/balls-default.h5"
+        public var batchSize = 16
+        enum CodingKeys: String, CodingKey { case path, batchSize = "batch_size" }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+            path = try c.decode(.path, default: d.path)
+            batchSize = try c.decode(.batchSize, default: d.batchSize)
+        }
+    }
+
+    public struct MaskSection: Codable, Sendable, Equatable {
+        /// `multiblock` (V-JEPA tube blocks) or `future` (predict the last frames from the first).
+        public var kind = "multiblock"
+        public var blocks = 8
+        public var spatialScale = [0.15, 0.15]
+        public var aspectRatio = [0.75, 1.5]
+        public var temporalScale = [1.0, 1.0]
+        /// When set, every clip masks exactly this fraction of spatial positions (the peer's 0.5).
+        public var maskedSpatialFraction: Double?
+        public var futureContextFrames = 2
+        enum CodingKeys: String, CodingKey {
+            case kind, blocks, spatialScale = "spatial_scale", aspectRatio = "aspect_ratio",
+                 temporalScale = "temporal_scale", maskedSpatialFraction = "masked_spatial_fraction",
+                 futureContextFrames = "future_context_frames"
+        }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+            kind = try c.decode(.kind, default: d.kind)
+            blocks = try c.decode(.blocks, default: d.blocks)
+            spatialScale = try c.decode(.spatialScale, default: d.spatialScale)
+            aspectRatio = try c.decode(.aspectRatio, default: d.aspectRatio)
+            temporalScale = try c.decode(.temporalScale, default: d.temporalScale)
+            maskedSpatialFraction = try c.decodeIfPresent(Double.self, forKey: .maskedSpatialFraction)
+            futureContextFrames = try c.decode(.futureContextFrames, default: d.futureContextFrames)
+        }
+
+        /// The strategy this section describes.
+        public func strategy() -> any MaskStrategy {
+            if kind == "future" { return FutureFrameMask(contextFrames: futureContextFrames) }
+            return MultiBlockTubeMask(blocks: blocks, spatialScale: spatialScale[0]...spatialScale[1],
+                                      aspectRatio: aspectRatio[0]...aspectRatio[1],
+                                      temporalScale: temporalScale[0]...temporalScale[1],
+                                      maskedSpatialFraction: maskedSpatialFraction)
+        }
+    }
+
+    public struct OptimSection: Codable, Sendable, Equatable {
+        public var lr: Float = 1e-3
+        public var minLr: Float = 1e-5
+        public var warmupSteps = 50
+        public var weightDecay: Float = 0.04
+        /// Gradient clipping by global norm; 0 turns it off.
+        public var gradClip: Float = 1
+        enum CodingKeys: String, CodingKey {
+            case lr, minLr = "min_lr", warmupSteps = "warmup_steps", weightDecay = "weight_decay", gradClip = "grad_clip"
+        }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+            lr = try c.decode(.lr, default: d.lr)
+            minLr = try c.decode(.minLr, default: d.minLr)
+            warmupSteps = try c.decode(.warmupSteps, default: d.warmupSteps)
+            weightDecay = try c.decode(.weightDecay, default: d.weightDecay)
+            gradClip = try c.decode(.gradClip, default: d.gradClip)
+        }
+    }
+
+    /// EMA momentum of the target encoder: cosine from `start` to `end` over the run.
+    public struct EMASection: Codable, Sendable, Equatable {
+        public var start: Float = 0.996
+        public var end: Float = 1
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+            start = try c.decode(.start, default: d.start)
+            end = try c.decode(.end, default: d.end)
+        }
+    }
+
+    public struct TrainSection: Codable, Sendable, Equatable {
+        public var steps = 1000
+        public var logEvery = 10
+        public var checkpointEvery = 200
+        public var keepLast = 3
+        /// Mean target-feature std below which a collapse warning is raised.
+        public var collapseFloor: Float = 0.05
+        enum CodingKeys: String, CodingKey {
+            case steps, logEvery = "log_every", checkpointEvery = "checkpoint_every", keepLast = "keep_last",
+                 collapseFloor = "collapse_floor"
+        }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+            steps = try c.decode(.steps, default: d.steps)
+            logEvery = try c.decode(.logEvery, default: d.logEvery)
+            checkpointEvery = try c.decode(.checkpointEvery, default: d.checkpointEvery)
+            keepLast = try c.decode(.keepLast, default: d.keepLast)
+            collapseFloor = try c.decode(.collapseFloor, default: d.collapseFloor)
+        }
+    }
 
     public init() {}
 
-    /// The mask strategy the config names.
-    public func maskStrategy() throws -> any MaskStrategy {
-        switch maskKind {
-        case "multiblock": return multiblock
-        case "future": return FutureFrameMask(contextFrames: futureContextFrames)
-        default: throw TrainingError.invalidConfig("mask_kind", "must be multiblock or future, got \(maskKind)")
+    /// Where the embedded default's data live; `jepa train` generates them when missing.
+    public static let embeddedDefaultDataPath = "datasets/balls-default.h5"
+
+    /// The config `jepa train` uses without `--config`: a small balls model that trains in a few
+    /// minutes on 2 cores.
+    public static let embeddedDefaultYAML = """
+        name: balls-small
+        seed: 0
+        data: {path: \(embeddedDefaultDataPath), batch_size: 16}
+        model: {frames: 4, image_size: 64, patch: 8, encoder_dim: 96, encoder_depth: 4, encoder_heads: 3,
+                predictor_dim: 48, predictor_depth: 2, predictor_heads: 3}
+        mask: {kind: multiblock, masked_spatial_fraction: 0.5}
+        loss: {prediction: 1, variance: 1, covariance: 0.04}
+        optim: {lr: 1.0e-3, min_lr: 1.0e-5, warmup_steps: 30, weight_decay: 0.04, grad_clip: 1}
+        ema: {start: 0.996, end: 1}
+        train: {steps: 300, log_every: 10, checkpoint_every: 100, keep_last: 2}
+        """
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        name = try c.decode(.name, default: d.name)
+        seed = try c.decode(.seed, default: d.seed)
+        data = try c.decode(.data, default: d.data)
+        model = try c.decode(.model, default: d.model)
+        mask = try c.decode(.mask, default: d.mask)
+        loss = try c.decode(.loss, default: d.loss)
+        optim = try c.decode(.optim, default: d.optim)
+        ema = try c.decode(.ema, default: d.ema)
+        train = try c.decode(.train, default: d.train)
+    }
+
+    public func validate() throws {
+        try check(!name.isEmpty && !name.contains("/"), key: "name", "must be a non-empty name without '/', got \"\(name)\"")
+        try check(data.batchSize >= 1, key: "data.batch_size", "must be at least 1, got \(data.batchSize)")
+        for (key, v) in [("model.frames", model.frames), ("model.image_size", model.imageSize), ("model.patch", model.patch),
+                         ("model.tubelet", model.tubelet), ("model.encoder_dim", model.encoderDim),
+                         ("model.encoder_depth", model.encoderDepth), ("model.encoder_heads", model.encoderHeads),
+                         ("model.predictor_dim", model.predictorDim), ("model.predictor_depth", model.predictorDepth),
+                         ("model.predictor_heads", model.predictorHeads), ("model.channels", model.channels)] {
+            try check(v >= 1, key: key, "must be at least 1, got \(v)")
         }
+        try check(model.imageSize % model.patch == 0, key: "model.patch", "must divide model.image_size (\(model.imageSize)), got \(model.patch)")
+        try check(model.frames % model.tubelet == 0, key: "model.tubelet", "must divide model.frames (\(model.frames)), got \(model.tubelet)")
+        try check(model.encoderDim % model.encoderHeads == 0, key: "model.encoder_heads", "must divide model.encoder_dim (\(model.encoderDim))")
+        try check(model.predictorDim % model.predictorHeads == 0, key: "model.predictor_heads", "must divide model.predictor_dim (\(model.predictorDim))")
+        try check(model.predictorDim % 8 == 0, key: "model.predictor_dim", "must be a multiple of 8 (sin-cos positions over time, rows and columns), got \(model.predictorDim)")
+        try check(["multiblock", "future"].contains(mask.kind), key: "mask.kind", "must be multiblock or future, got \(mask.kind)")
+        for (key, r) in [("mask.spatial_scale", mask.spatialScale), ("mask.aspect_ratio", mask.aspectRatio),
+                         ("mask.temporal_scale", mask.temporalScale)] {
+            try check(r.count == 2 && r[0] > 0 && r[0] <= r[1], key: key, "must be [low, high] with 0 < low ≤ high, got \(r)")
+        }
+        try check(mask.blocks >= 1, key: "mask.blocks", "must be at least 1, got \(mask.blocks)")
+        try check(optim.lr > 0 && optim.lr.isFinite, key: "optim.lr", "must be positive, got \(optim.lr)")
+        try check(optim.minLr >= 0 && optim.minLr <= optim.lr, key: "optim.min_lr", "must lie in [0, optim.lr], got \(optim.minLr)")
+        try check(optim.warmupSteps >= 0 && optim.warmupSteps < train.steps, key: "optim.warmup_steps", "must lie in [0, train.steps), got \(optim.warmupSteps)")
+        try check(optim.weightDecay >= 0, key: "optim.weight_decay", "must be non-negative, got \(optim.weightDecay)")
+        try check(optim.gradClip >= 0, key: "optim.grad_clip", "must be non-negative (0 = off), got \(optim.gradClip)")
+        try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
+        try check(loss.prediction >= 0 && loss.variance >= 0 && loss.covariance >= 0, key: "loss", "weights must be non-negative")
+        try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
+        try check(train.logEvery >= 1, key: "train.log_every", "must be at least 1, got \(train.logEvery)")
+        try check(train.checkpointEvery >= 1, key: "train.checkpoint_every", "must be at least 1, got \(train.checkpointEvery)")
+        try check(train.keepLast >= 1, key: "train.keep_last", "must be at least 1, got \(train.keepLast)")
     }
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
-    case invalidConfig(String, String)
     case nonFiniteLoss(step: Int, value: Float, lastCheckpoint: String?)
     case mismatchedData(String)
 
     public var description: String {
         switch self {
-        case let .invalidConfig(key, message): return "\(key): \(message)"
         case let .nonFiniteLoss(step, value, last):
             return "loss became \(value) at step \(step); training stopped. "
                 + (last.map { "The last good checkpoint is \($0)." } ?? "No checkpoint was written yet.")

@@ -1,3 +1,4 @@
+import Config
 import NN
 import Tensors
 
@@ -9,7 +10,28 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
     public var predictorDim = 96, predictorDepth = 4, predictorHeads = 3
     public var mlpRatio: Float = 4
     public var distance = EnergyDistance.l1
+    enum CodingKeys: String, CodingKey {
+        case frames, imageSize = "image_size", channels, patch, tubelet, encoderDim = "encoder_dim",
+             encoderDepth = "encoder_depth", encoderHeads = "encoder_heads", predictorDim = "predictor_dim",
+             predictorDepth = "predictor_depth", predictorHeads = "predictor_heads", mlpRatio = "mlp_ratio", distance
+    }
     public init() {}
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        frames = try c.decode(.frames, default: d.frames)
+        imageSize = try c.decode(.imageSize, default: d.imageSize)
+        channels = try c.decode(.channels, default: d.channels)
+        patch = try c.decode(.patch, default: d.patch)
+        tubelet = try c.decode(.tubelet, default: d.tubelet)
+        encoderDim = try c.decode(.encoderDim, default: d.encoderDim)
+        encoderDepth = try c.decode(.encoderDepth, default: d.encoderDepth)
+        encoderHeads = try c.decode(.encoderHeads, default: d.encoderHeads)
+        predictorDim = try c.decode(.predictorDim, default: d.predictorDim)
+        predictorDepth = try c.decode(.predictorDepth, default: d.predictorDepth)
+        predictorHeads = try c.decode(.predictorHeads, default: d.predictorHeads)
+        mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
+        distance = try c.decode(.distance, default: d.distance)
+    }
 }
 
 /// Weights of the loss terms. Zero switches a term off.
@@ -19,6 +41,12 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var covariance: Float = 0
     public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0) {
         (self.prediction, self.variance, self.covariance) = (prediction, variance, covariance)
+    }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        prediction = try c.decode(.prediction, default: d.prediction)
+        variance = try c.decode(.variance, default: d.variance)
+        covariance = try c.decode(.covariance, default: d.covariance)
     }
 }
 

@@ -13,13 +13,13 @@ private func tinySetup(_ name: String) throws -> (TrainingConfig, String) {
     (balls.minVX, balls.maxVX, balls.minVY, balls.maxVY, balls.gravity) = (-1, 1, -0.5, 0.5, 0.15)
     _ = try generateDataset(world: BallsWorld(config: balls), episodes: 24, frames: 6, seed: 3, to: dir + "/data.h5")
     var c = TrainingConfig()
-    c.dataPath = dir + "/data.h5"
-    c.batchSize = 8
+    c.data.path = dir + "/data.h5"
+    c.data.batchSize = 8
     (c.model.frames, c.model.imageSize, c.model.patch) = (2, 16, 8)
     (c.model.encoderDim, c.model.encoderDepth, c.model.encoderHeads) = (16, 1, 2)
     (c.model.predictorDim, c.model.predictorDepth, c.model.predictorHeads) = (8, 1, 2)
-    c.multiblock = MultiBlockTubeMask(blocks: 1, spatialScale: 0.25...0.25, aspectRatio: 1...1, maskedSpatialFraction: 0.5)
-    (c.steps, c.warmupSteps, c.learningRate, c.logEvery, c.checkpointEvery, c.keepLast) = (20, 2, 2e-3, 5, 10, 2)
+    (c.mask.blocks, c.mask.spatialScale, c.mask.aspectRatio, c.mask.maskedSpatialFraction) = (1, [0.25, 0.25], [1, 1], 0.5)
+    (c.train.steps, c.optim.warmupSteps, c.optim.lr, c.train.logEvery, c.train.checkpointEvery, c.train.keepLast) = (20, 2, 2e-3, 5, 10, 2)
     return (c, dir)
 }
 
@@ -31,14 +31,14 @@ private func parameters(_ t: Trainer) -> [Float] {
 @Suite(.serialized) struct TrainerTests {
     @Test func tinyRunLearnsLogsAndCheckpoints() throws {
         var (config, dir) = try tinySetup("learn")
-        config.steps = 40
+        config.train.steps = 40
         let trainer = try Trainer(config: config, runDirectory: dir + "/run", configYAML: "name: tiny", resume: false)
         var records: [TrainingRecord] = []
         try trainer.run(report: { if case let .step(r) = $0 { records.append(r) } })
         #expect(trainer.step == 40)
         #expect(records.map(\.step) == [5, 10, 15, 20, 25, 30, 35, 40])
         #expect(records.last!.prediction < 0.8 * records.first!.prediction, "\(records.map(\.prediction))")
-        #expect(records.allSatisfy { $0.targetStd > config.collapseFloor && ($0.effectiveRank ?? 0) > 1 })
+        #expect(records.allSatisfy { $0.targetStd > config.train.collapseFloor && ($0.effectiveRank ?? 0) > 1 })
         let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 8 && lines[0].contains("\"target_std\""))
         #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoints/step_40.h5"))

@@ -1,0 +1,180 @@
+import ArgumentParser
+import Config
+import Foundation
+import Imaging
+import JEPA
+import Tensors
+import Worlds
+
+/// `jepa train`: trains a video JEPA from a YAML config (or the embedded default), with progress,
+/// metrics, checkpoints, clean stops on Ctrl-C and exact resume.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a video JEPA world model from a YAML config.",
+        discussion: """
+            Without --config, trains the embedded default: a small balls model on \
+            \(TrainCommand.defaultDataPath), which it generates when missing. Writes runs/<name>/: \
+            config.yaml (resolved), metrics.jsonl, loss.png, checkpoints/step_<N>.h5, best.h5, latest. \
+            Ctrl-C finishes the step, writes a checkpoint and exits 0; `jepa train --resume runs/<name>` \
+            continues to the same numbers as an uninterrupted run (same thread count).
+            """)
+
+    @Option(help: ArgumentHelp("Run config (YAML); default: the embedded one.", valueName: "file.yaml"))
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key, e.g. --set optim.lr=3e-4 (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    @Option(help: ArgumentHelp("Resume the run in this directory (its config.yaml and latest checkpoint).", valueName: "runs/NAME"))
+    var resume: String?
+
+    @Option(help: ArgumentHelp("Directory that holds the runs.", valueName: "dir"))
+    var runs = "runs"
+
+    @Flag(help: "Replace an existing run of the same name.")
+    var force = false
+
+    @Option(help: ArgumentHelp("Worker threads (default: $JEPA_THREADS, else the core count).", valueName: "n"))
+    var threads: Int?
+
+    static let defaultDataPath = TrainingConfig.embeddedDefaultDataPath
+
+    func validate() throws {
+        if let threads { try WorkerThreads.validate([threads], source: "--threads") } else { _ = try WorkerThreads.fromEnvironment() }
+        if resume != nil && (config != nil || !overrides.isEmpty) {
+            throw ValidationError("--resume continues a run with its saved config.yaml; --config and --set cannot change it")
+        }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threads = threads } else if let env = try WorkerThreads.fromEnvironment() { Parallel.threads = env[0] }
+        let (trainingConfig, runDirectory) = try resolveRun()
+        let yaml = try ConfigLoader.resolvedYAML(trainingConfig)
+        try ensureData(trainingConfig)
+        if resume == nil { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
+
+        StopSignal.install()
+        let trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil)
+        let progress = TrainingProgress(total: trainingConfig.train.steps, startStep: trainer.step)
+        if resume != nil { say("resuming \(runDirectory) at step \(trainer.step)") }
+        say("training \(trainingConfig.name): \(trainer.model.trainableParameters.reduce(0) { $0 + $1.tensor.count }) trainable parameters, "
+            + "\(trainingConfig.train.steps) steps, batch \(trainingConfig.data.batchSize), \(Parallel.threads) threads → \(runDirectory)")
+        do {
+            try trainer.run(shouldStop: { StopSignal.requested }, report: progress.report)
+        } catch let error as TrainingError {
+            progress.finishLine()
+            throw ValidationError(error.description)
+        }
+        progress.finishLine()
+        try writeLossCurve(runDirectory)
+        if trainer.step < trainingConfig.train.steps {
+            say("stopped at step \(trainer.step) of \(trainingConfig.train.steps); checkpoint \(trainer.lastCheckpoint ?? "-")")
+            say("resume with: jepa train --resume \(runDirectory)")
+        } else {
+            say("done: \(runDirectory)/metrics.jsonl, \(runDirectory)/loss.png, checkpoint \(trainer.lastCheckpoint ?? "-")")
+        }
+    }
+
+    /// The config and run directory, from --resume or from --config/--set (or the embedded default).
+    func resolveRun() throws -> (TrainingConfig, String) {
+        if let resume {
+            let path = resume + "/config.yaml"
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("--resume: \(path) does not exist; is '\(resume)' a run directory?")
+            }
+            return (try ConfigLoader.loadFile(TrainingConfig.self, path: path), resume)
+        }
+        let loaded: TrainingConfig
+        if let config {
+            loaded = try ConfigLoader.loadFile(TrainingConfig.self, path: config, overrides: overrides)
+        } else {
+            loaded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>", overrides: overrides)
+        }
+        let directory = runs + "/" + loaded.name
+        if FileManager.default.fileExists(atPath: directory) {
+            guard force else {
+                throw ValidationError("run directory \(directory) exists; continue it with --resume \(directory) or replace it with --force")
+            }
+            try FileManager.default.removeItem(atPath: directory)
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return (loaded, directory)
+    }
+
+    /// Generates the default dataset when the config asks for it and it is missing.
+    func ensureData(_ config: TrainingConfig) throws {
+        let path = config.data.path
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        guard path == Self.defaultDataPath else {
+            throw ValidationError("data.path: \(path) does not exist (make it with `jepa data generate`)")
+        }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        say("generating \(path) (balls, 500 episodes × 32 frames)")
+        let bar = ProgressBar(label: "balls:")
+        _ = try generateDataset(world: BallsWorld(), episodes: 500, frames: 32, seed: 0, to: path, progress: bar.update)
+    }
+
+    func writeLossCurve(_ runDirectory: String) throws {
+        let text = try String(contentsOfFile: runDirectory + "/metrics.jsonl", encoding: .utf8)
+        let records = text.split(separator: "\n").compactMap { line -> (Double, Double)? in
+            guard let data = line.data(using: .utf8),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let step = json["step"] as? Double, let loss = json["prediction"] as? Double else { return nil }
+            return (step, loss)
+        }
+        guard records.count >= 2 else { return }
+        let image = linePlot(x: records.map(\.0), series: [(values: records.map(\.1), color: (200, 40, 40))], logY: true)
+        try writePNG(image, to: runDirectory + "/loss.png")
+    }
+}
+
+/// Set by SIGINT/SIGTERM; the training loop checks it after every step.
+enum StopSignal {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        for s in [SIGINT, SIGTERM] {
+            signal(s) { _ in StopSignal.flag = 1 }
+        }
+    }
+}
+
+/// Progress on stderr: one redrawn line on a terminal (step, loss, lr, steps/s, ETA), otherwise one
+/// line per logged step.
+final class TrainingProgress {
+    let total: Int, startStep: Int
+    let isTerminal = isatty(STDERR_FILENO) != 0
+    let started = Date()
+
+    init(total: Int, startStep: Int) { (self.total, self.startStep) = (total, startStep) }
+
+    func report(_ event: TrainingEvent) {
+        switch event {
+        case let .step(r):
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = Double(r.step - startStep) / max(elapsed, 1e-9)
+            let eta = rate > 0 ? Double(total - r.step) / rate : .nan
+            var line = String(format: "step %d/%d  loss %.4f  pred %.4f  lr %.2e  ema %.4f  std %.3f  rank %@  %.2f steps/s  ETA %@",
+                              r.step, total, r.loss, r.prediction, r.learningRate, r.momentum, r.targetStd,
+                              r.effectiveRank.map { String(format: "%.1f", $0) } ?? "-", rate, formatDuration(eta))
+            if isTerminal { line = "\r" + line + "\u{1B}[K" } else { line += "\n" }
+            FileHandle.standardError.write(Data(line.utf8))
+        case let .checkpoint(path, step):
+            FileHandle.standardError.write(Data(((isTerminal ? "\n" : "") + "checkpoint step \(step): \(path)\n").utf8))
+        case let .collapseWarning(step, std):
+            FileHandle.standardError.write(Data(((isTerminal ? "\n" : "") + String(format: "WARNING step %d: target features are collapsing (mean std %.4f below the floor); consider raising loss.variance or lowering optim.lr\n", step, std)).utf8))
+        case let .resumed(step, from):
+            FileHandle.standardError.write(Data("resumed at step \(step) from \(from)\n".utf8))
+        }
+    }
+
+    func finishLine() { if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+private func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? "\(s / 3600)h\((s % 3600) / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+}
