@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, build in release mode, generate the default balls dataset
-# and a preview of it, then benchmark the building blocks (`jepa bench`). Training and evaluation
-# join this job with the training issue. Extra arguments go to `jepa bench`,
-# e.g. `scripts/main.sh --threads 1 --seconds 1`.
+# The main job: install what is missing, build in release mode, then train the embedded default
+# model (a small video JEPA on falling balls; `jepa train` generates datasets/balls-default.h5 on the
+# way) and write a preview of its data. Evaluation joins this job with the evaluation issue.
+# Extra arguments go to `jepa train`, e.g. `scripts/main.sh --set train.steps=100`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/bootstrap.sh
 swift build -c release
 jepa=.build/release/jepa
-"$jepa" data generate --world balls --episodes 500 --frames 32 --seed 0 --out datasets/balls-default.h5 --force
-"$jepa" data preview --input datasets/balls-default.h5 --out datasets/balls-default-preview --episodes 4
-"$jepa" bench "$@"
+"$jepa" train --force "$@"
+"$jepa" data preview --input datasets/balls-default.h5 --out runs/balls-small/data-preview --episodes 4
