@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Worlds", dependencies: ["Tensors", "HDF5"], swiftSettings: kernelSettings),
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5"]),
-        .target(name: "JEPA", dependencies: ["Tensors", "NN", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
+        .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
         .executableTarget(name: "jepa", dependencies: [
             "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

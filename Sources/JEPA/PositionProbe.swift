@@ -1,0 +1,50 @@
+import Foundation
+import HDF5
+import Tensors
+
+/// A quick linear probe of what a video JEPA's frozen target encoder knows about the true state:
+/// clips of `model.config.frames` frames starting at `clipStart` in each episode, features = the
+/// target-encoder tokens of the clip's last temporal position, mean-pooled; ridge-regressed onto the
+/// named state entries of that frame. Fitted on `trainEpisodes`, scored (R²) on `testEpisodes`.
+public func probeState(of model: VideoJEPA, datasetPath: String, names: [String], clipStart: Int = 8,
+                       trainEpisodes: Range<Int>, testEpisodes: Range<Int>, batch: Int = 32) throws -> [Double] {
+    let file = try HDF5File(path: datasetPath, mode: .readOnly)
+    let allNames = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
+    let columns = try names.map { name -> Int in
+        guard let i = allNames.firstIndex(of: name) else { throw ProbeError("\(datasetPath): no state entry '\(name)'") }
+        return i
+    }
+    let frameShape = try file.shape(of: "frames")
+    guard frameShape.count == 4 else { throw ProbeError("\(datasetPath): frames must be [N, T, H, W] (one channel) for this probe") }
+    let (episodes, length, h, w) = (frameShape[0], frameShape[1], frameShape[2], frameShape[3])
+    let t = model.config.frames
+    guard clipStart + t <= length, testEpisodes.upperBound <= episodes, trainEpisodes.upperBound <= episodes else {
+        throw ProbeError("\(datasetPath): \(episodes) episodes of \(length) frames do not hold the requested clips")
+    }
+    let grid = model.contextEncoder.patchEmbed.grid
+    let perFrame = grid[1] * grid[2], last = (grid[0] - 1) * perFrame
+    let stateCount = allNames.count
+
+    func features(_ range: Range<Int>) throws -> (x: [Double], y: [Double]) {
+        var x: [Double] = [], y: [Double] = []
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: batch) {
+            let rows = start..<min(start + batch, range.upperBound)
+            let frames = try file.readUInt8("frames", rows: rows).values
+            let states = try file.readFloat32("states", rows: rows).values
+            var clip: [Float] = []
+            for e in 0..<rows.count {
+                let base = (e * length + clipStart) * h * w
+                clip += frames[base..<(base + t * h * w)].map { Float($0) / 255 }
+                let s = (e * length + clipStart + t - 1) * stateCount
+                y += columns.map { Double(states[s + $0]) }
+            }
+            let clips = Tensor(clip, shape: [rows.count, 1, t, h, w])
+            let pooled = model.targetFeatures(clips).slice(axis: 1, last..<(last + perFrame)).mean(axes: [1])
+            x += pooled.scalars.map(Double.init)
+        }
+        return (x, y)
+    }
+    let train = try features(trainEpisodes), test = try features(testEpisodes)
+    let probe = try RidgeProbe(features: train.x, targets: train.y, count: trainEpisodes.count)
+    return RidgeProbe.r2(predicted: probe.predict(test.x, count: testEpisodes.count), actual: test.y, count: testEpisodes.count)
+}

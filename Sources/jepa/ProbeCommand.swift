@@ -1,0 +1,54 @@
+import ArgumentParser
+import Checkpoints
+import Config
+import Foundation
+import HDF5
+import JEPA
+import Tensors
+
+/// `jepa probe`: a quick linear probe of ball positions from a checkpoint's frozen target encoder,
+/// next to the same probe on a randomly initialised encoder of the same shape.
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Linear probe of true state (default: ball positions) from a checkpoint's target encoder.")
+
+    @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train.", valueName: "path"))
+    var checkpoint: String
+
+    @Option(help: ArgumentHelp("Dataset to probe on (default: the run's data.path).", valueName: "file.h5"))
+    var data: String?
+
+    @Option(help: "State entries to predict, comma-separated.")
+    var names = "ball0.x,ball0.y"
+
+    @Option(help: "Episodes used to fit the probe (taken from the end of the file, after the test episodes).")
+    var trainEpisodes = 2000
+
+    @Option(help: "Held-out episodes the probe is scored on (the last ones of the file).")
+    var testEpisodes = 500
+
+    func run() throws {
+        let saved = try CheckpointIO.read(checkpoint)
+        let config = try ConfigLoader.load(TrainingConfig.self, yaml: saved.config, file: checkpoint + " (config attribute)")
+        let dataPath = data ?? config.data.path
+        var rng = RandomGenerator(seed: config.seed)
+        let trained = try VideoJEPA(config: config.model, rng: &rng)
+        _ = try CheckpointIO.restore(checkpoint, into: ["context_encoder": trained.contextEncoder,
+                                                        "target_encoder": trained.targetEncoder,
+                                                        "predictor": trained.predictor], optimizer: nil)
+        var other = RandomGenerator(seed: config.seed &+ 1)
+        let random = try VideoJEPA(config: config.model, rng: &other)
+        let total = try HDF5File(path: dataPath, mode: .readOnly).shape(of: "frames")[0]
+        guard trainEpisodes + testEpisodes <= total else {
+            throw ValidationError("--train-episodes + --test-episodes (\(trainEpisodes + testEpisodes)) exceed the \(total) episodes of \(dataPath)")
+        }
+        let test = (total - testEpisodes)..<total, train = (total - testEpisodes - trainEpisodes)..<(total - testEpisodes)
+        let keys = names.split(separator: ",").map(String.init)
+        print("probe of \(keys.joined(separator: ", ")) on \(dataPath): fit on episodes \(train), scored on \(test)")
+        for (label, model) in [("trained (step \(saved.step))", trained), ("random init", random)] {
+            let r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+            print("  \(label): " + zip(keys, r2).map { "R²(\($0)) = \(String(format: "%.3f", $1))" }.joined(separator: "  "))
+        }
+    }
+}
