@@ -168,10 +168,10 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
 
 @Test func graspConfigValidationNamesTheField() throws {
     #expect(throws: Never.self) { try GraspConfig().validate() }
-    func failure(_ edit: (inout GraspConfig) -> Void) -> GraspConfigError? {
+    func failure(_ edit: (inout GraspConfig) -> Void) -> WorldConfigError? {
         var c = GraspConfig()
         edit(&c)
-        do { try c.validate(); return nil } catch let e as GraspConfigError { return e } catch { return nil }
+        do { try c.validate(); return nil } catch let e as WorldConfigError { return e } catch { return nil }
     }
     let cases: [(String, (inout GraspConfig) -> Void)] = [
         ("maxOpening", { $0.maxOpening = 5 }),
@@ -188,7 +188,7 @@ func graspExpertSucceeds(task: GraspTask, limit: Int, needed: Int) {
         #expect(e?.field == field)
         #expect(e?.description.contains(field) == true, "\(String(describing: e))")
     }
-    #expect(throws: GraspConfigError.self) { var c = GraspConfig(); c.objectCount = 0; _ = try GraspWorld(config: c) }
+    #expect(throws: WorldConfigError.self) { var c = GraspConfig(); c.objectCount = 0; _ = try GraspWorld(config: c) }
 }
 
 @Test func graspConfigJSONRoundTrips() throws {

@@ -79,11 +79,11 @@ public struct GraspConfig: Codable, Sendable, Equatable {
 
     // MARK: validation
 
-    /// Throws `GraspConfigError` naming the first field outside its allowed range.
+    /// Throws `WorldConfigError` naming the first field outside its allowed range.
     public func validate() throws {
         func check<T: Comparable>(_ field: String, _ value: T, _ lo: T, _ hi: T) throws {
             guard value >= lo && value <= hi else {
-                throw GraspConfigError(field: field, value: "\(value)", allowed: "\(lo)...\(hi)")
+                throw WorldConfigError(field: field, value: "\(value)", allowed: "\(lo)...\(hi)")
             }
         }
         try check("width", width, 16, 1024)
@@ -110,7 +110,7 @@ public struct GraspConfig: Codable, Sendable, Equatable {
         try check("ballIntensity", ballIntensity, 1, 255)
         try check("floorIntensity", floorIntensity, 0, 255)
         if gripperIntensity == blockIntensity || gripperIntensity == ballIntensity {
-            throw GraspConfigError(field: "gripperIntensity", value: "\(gripperIntensity)",
+            throw WorldConfigError(field: "gripperIntensity", value: "\(gripperIntensity)",
                                    allowed: "0...255 and different from blockIntensity and ballIntensity")
         }
         try check("reachTolerance", reachTolerance, 0.5, 20)
@@ -126,22 +126,14 @@ public struct GraspConfig: Codable, Sendable, Equatable {
         // Room to work: the gripper can hover above the tallest object with a margin.
         let minHeight = Float(floorThickness) + palmThickness + fingerLength + 2 * maxObjectSize + 4
         if Float(height) < minHeight {
-            throw GraspConfigError(field: "height", value: "\(height)", allowed: "≥ \(minHeight) for this gripper and object size")
+            throw WorldConfigError(field: "height", value: "\(height)", allowed: "≥ \(minHeight) for this gripper and object size")
         }
         // All objects fit side by side in the gripper's reachable x range.
         let span = gripperXMax - gripperXMin
         let needed = Float(objectCount) * (2 * maxObjectSize + objectGap) - objectGap - 2 * maxObjectSize
         if span < max(0, needed) || span < 1 {
-            throw GraspConfigError(field: "objectCount", value: "\(objectCount)",
+            throw WorldConfigError(field: "objectCount", value: "\(objectCount)",
                                    allowed: "few enough objects to fit apart in x ∈ [\(gripperXMin), \(gripperXMax)] (needs width ≥ \(Int(needed + 2 * gripperXMin)))")
         }
     }
-}
-
-/// A configuration field outside its allowed range.
-public struct GraspConfigError: Error, CustomStringConvertible, Equatable {
-    public let field: String
-    public let value: String
-    public let allowed: String
-    public var description: String { "GraspConfig.\(field) = \(value) is invalid; allowed: \(allowed)" }
 }

@@ -1,6 +1,6 @@
 /// An impossible world configuration: which field, its value, and what would be allowed.
 ///
-/// Thrown by `BallsConfig.validate()` (and usable by any other world's configuration).
+/// Thrown by `BallsConfig.validate()` and `GraspConfig.validate()`.
 public struct WorldConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     /// The configuration field at fault, e.g. "maxRadius".
     public var field: String
