@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// VICReg-style anti-collapse terms on a set of embeddings `x` of shape [..., D], treating every
@@ -45,5 +46,36 @@ public struct CollapseStats: Sendable, Equatable, Codable {
         meanStd = s.reduce(0, +) / Float(max(s.count, 1))
         minStd = s.min() ?? 0
         deadFraction = Float(s.filter { $0 < Self.deadThreshold }.count) / Float(max(s.count, 1))
+    }
+}
+
+/// SIGReg (LeJEPA, Balestriero & LeCun 2025): pushes embeddings toward an isotropic standard
+/// Gaussian by testing random 1-D projections. For each of `directions` unit directions a, the
+/// projections z = x·a are compared with N(0, 1) through the Epps–Pulley statistic
+/// ∫ |φ̂(t) − e^{−t²/2}|² e^{−t²/2} dt, with φ̂ the empirical characteristic function
+/// (mean cos(tz), mean sin(tz)), by the trapezoid rule on `knots` points of [0, tMax] (the integrand
+/// is even in t). Returns the mean over directions, scaled by the sample count as in the paper.
+public enum SIGReg {
+    public static func loss(_ x: Tensor, directions: Int = 64, knots: Int = 17, tMax: Float = 3,
+                            rng: inout RandomGenerator) -> Tensor {
+        let d = x.shape[x.rank - 1]
+        let flat = x.reshaped([-1, d])
+        let n = flat.shape[0]
+        let raw = Tensor.randn([d, directions], using: &rng)
+        let norms = raw.squared().sum(axes: [0], keepDims: true).sqrt()
+        let projections = flat.matmul(raw / norms)                                  // [N, M]
+        var total: Tensor?
+        let step = tMax / Float(knots - 1)
+        for k in 0..<knots {
+            let t = Float(k) * step
+            let window = Foundation.exp(-0.5 * t * t)
+            let weight = (k == 0 || k == knots - 1 ? 0.5 : 1) * step * 2 * window   // ×2: both signs of t
+            let tz = projections * t
+            let real = tz.cos().mean(axes: [0]) - window
+            let imaginary = tz.sin().mean(axes: [0])
+            let term = (real.squared() + imaginary.squared()) * weight
+            total = total.map { $0 + term } ?? term
+        }
+        return total!.mean() * Float(n)
     }
 }

@@ -7,7 +7,7 @@ import Worlds
 /// One line of `metrics.jsonl`.
 public struct TrainingRecord: Codable, Sendable {
     public var step: Int
-    public var loss: Float, prediction: Float, variance: Float, covariance: Float
+    public var loss: Float, prediction: Float, variance: Float, covariance: Float, sigreg: Float
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
     public var effectiveRank: Double?
@@ -110,7 +110,8 @@ public final class Trainer {
         let mask = masks.masks(batch: clips.shape[0], grid: grid, rng: &maskRNG)
         let lr = learningRates.value(at: step), momentum = momenta.value(at: step)
         optimizer.learningRate = lr
-        let loss = model.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target, weights: config.loss)
+        let loss = model.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target,
+                              weights: config.loss, sigregSeed: config.seed &+ UInt64(step))
         let value = loss.total.item
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
@@ -124,6 +125,7 @@ public final class Trainer {
         let logging = step % config.train.logEvery == 0 || step == config.train.steps
         return TrainingRecord(
             step: step, loss: value, prediction: loss.prediction, variance: loss.variance, covariance: loss.covariance,
+            sigreg: loss.sigreg,
             learningRate: lr, momentum: momentum, targetStd: loss.targetStats.meanStd,
             targetMinStd: loss.targetStats.minStd, deadFraction: loss.targetStats.deadFraction,
             effectiveRank: logging ? effectiveRank(model.targetFeatures(clips)) : nil,

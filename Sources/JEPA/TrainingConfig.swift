@@ -180,7 +180,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check(optim.weightDecay >= 0, key: "optim.weight_decay", "must be non-negative, got \(optim.weightDecay)")
         try check(optim.gradClip >= 0, key: "optim.grad_clip", "must be non-negative (0 = off), got \(optim.gradClip)")
         try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
-        try check(loss.prediction >= 0 && loss.variance >= 0 && loss.covariance >= 0, key: "loss", "weights must be non-negative")
+        try check(loss.prediction >= 0 && loss.variance >= 0 && loss.covariance >= 0 && loss.sigreg >= 0, key: "loss", "weights must be non-negative")
         try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
         try check(train.logEvery >= 1, key: "train.log_every", "must be at least 1, got \(train.logEvery)")
         try check(train.checkpointEvery >= 1, key: "train.checkpoint_every", "must be at least 1, got \(train.checkpointEvery)")

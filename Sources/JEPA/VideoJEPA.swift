@@ -39,21 +39,24 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var prediction: Float = 1
     public var variance: Float = 0
     public var covariance: Float = 0
-    public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0) {
-        (self.prediction, self.variance, self.covariance) = (prediction, variance, covariance)
+    /// SIGReg isotropic-Gaussian term on the context tokens (`SIGReg.loss`).
+    public var sigreg: Float = 0
+    public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0) {
+        (self.prediction, self.variance, self.covariance, self.sigreg) = (prediction, variance, covariance, sigreg)
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
         prediction = try c.decode(.prediction, default: d.prediction)
         variance = try c.decode(.variance, default: d.variance)
         covariance = try c.decode(.covariance, default: d.covariance)
+        sigreg = try c.decode(.sigreg, default: d.sigreg)
     }
 }
 
 /// The loss of one batch and its parts (plain numbers, for logging).
 public struct JEPALoss {
     public let total: Tensor
-    public let prediction: Float, variance: Float, covariance: Float
+    public let prediction: Float, variance: Float, covariance: Float, sigreg: Float
     /// Diagnostics of the target features of this batch.
     public let targetStats: CollapseStats
 }
@@ -101,16 +104,17 @@ public final class VideoJEPA {
     }
 
     /// The loss of a batch: energy between predictions and target features at the target tokens,
-    /// plus optional variance/covariance terms on the context encoder's tokens.
+    /// plus optional variance/covariance and SIGReg terms on the context encoder's tokens
+    /// (SIGReg's random directions come from `sigregSeed`, so a step is reproducible).
     public func loss(clips: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
-                     weights: JEPALossWeights = JEPALossWeights()) -> JEPALoss {
+                     weights: JEPALossWeights = JEPALossWeights(), sigregSeed: UInt64 = 0) -> JEPALoss {
         let targets = targetFeatures(clips)
         let targetAtMask = noGrad { targets.gather(batchIndices: targetIndices) }
         let context = contextEncoder(clips, tokenIndices: contextIndices)
         let predicted = predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
         let prediction = energy(predicted: predicted, target: targetAtMask, distance: config.distance)
         var total = prediction * weights.prediction
-        var variance: Float = 0, covariance: Float = 0
+        var variance: Float = 0, covariance: Float = 0, sigreg: Float = 0
         if weights.variance > 0 {
             let v = VarianceCovariance.varianceLoss(context)
             variance = v.item
@@ -121,8 +125,14 @@ public final class VideoJEPA {
             covariance = c.item
             total = total + c * weights.covariance
         }
+        if weights.sigreg > 0 {
+            var rng = RandomGenerator(seed: sigregSeed)
+            let g = SIGReg.loss(context, rng: &rng)
+            sigreg = g.item
+            total = total + g * weights.sigreg
+        }
         return JEPALoss(total: total, prediction: prediction.item, variance: variance, covariance: covariance,
-                        targetStats: CollapseStats(targets))
+                        sigreg: sigreg, targetStats: CollapseStats(targets))
     }
 
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.

@@ -31,6 +31,8 @@ extension Tensor {
     public func pow(_ p: Float) -> Tensor {
         map("pow", { Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
     }
+    public func sin() -> Tensor { map("sin", { Foundation.sin($0) }, derivative: { x, _ in Foundation.cos(x) }) }
+    public func cos() -> Tensor { map("cos", { Foundation.cos($0) }, derivative: { x, _ in -Foundation.sin(x) }) }
     public func tanh() -> Tensor { map("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
     public func sigmoid() -> Tensor { map("sigmoid", sigmoidScalar, derivative: { _, y in y * (1 - y) }) }
     public func relu() -> Tensor { map("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }

@@ -61,6 +61,18 @@ private func parameters(_ t: Trainer) -> [Float] {
         #expect(resumed.optimizer.namedState().flatMap(\.tensor.scalars) == straight.optimizer.namedState().flatMap(\.tensor.scalars))
     }
 
+    @Test func sigregRunsResumeExactlyToo() throws {
+        var (config, dir) = try tinySetup("sigreg")
+        (config.loss.variance, config.loss.covariance, config.loss.sigreg) = (0, 0, 0.05)
+        let straight = try Trainer(config: config, runDirectory: dir + "/straight", configYAML: "", resume: false)
+        try straight.run()
+        let first = try Trainer(config: config, runDirectory: dir + "/split", configYAML: "", resume: false)
+        try first.run(shouldStop: { first.step == 5 })
+        let resumed = try Trainer(config: config, runDirectory: dir + "/split", configYAML: "", resume: true)
+        try resumed.run()
+        #expect(parameters(resumed) == parameters(straight))
+    }
+
     @Test func dataOfTheWrongSizeIsRefused() throws {
         var (config, dir) = try tinySetup("mismatch")
         config.model.imageSize = 32

@@ -127,3 +127,21 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         #expect(stds.suffix(5).allSatisfy { $0 > 0.2 }, "target feature std \(stds.suffix(5))")
     }
 }
+
+@Suite struct SIGRegTests {
+    @Test func gaussianSamplesScoreLowAndCollapsedOnesHigh() {
+        var rng = RandomGenerator(seed: 11)
+        let gaussian = Tensor.randn([2000, 8], using: &rng)
+        var r1 = RandomGenerator(seed: 1), r2 = RandomGenerator(seed: 1), r3 = RandomGenerator(seed: 1)
+        let low = SIGReg.loss(gaussian, rng: &r1).item
+        let collapsed = SIGReg.loss(Tensor.zeros([2000, 8]), rng: &r2).item
+        let narrow = SIGReg.loss(gaussian * 0.2, rng: &r3).item
+        #expect(low < 2, "Gaussian samples: \(low)")
+        #expect(collapsed > 100 * low && narrow > 20 * low, "collapsed \(collapsed), narrow \(narrow), Gaussian \(low)")
+    }
+
+    @Test func gradients() {
+        let x = leaf([12, 3], seed: 12)
+        expectGradients([x]) { v in var r = RandomGenerator(seed: 3); return SIGReg.loss(v[0], directions: 4, knots: 5, rng: &r) }
+    }
+}

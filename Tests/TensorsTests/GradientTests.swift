@@ -45,6 +45,8 @@ func expectGradients(_ inputs: [Tensor], _ f: ([Tensor]) -> Tensor,
         expectGradients([a]) { $0[0].abs() }
         expectGradients([a]) { $0[0].squared() }
         expectGradients([a]) { $0[0].tanh() }
+        expectGradients([a]) { $0[0].sin() }
+        expectGradients([a]) { $0[0].cos() }
         expectGradients([a]) { $0[0].sigmoid() }
         expectGradients([a]) { $0[0].relu() }
         let spread = Tensor((0..<24).map { Float($0) / 8 - 1.43 }, shape: [4, 6], requiresGrad: true)   // no value within h of ±0.5
