@@ -19,7 +19,6 @@ public enum TrainingEvent {
     case step(TrainingRecord)
     case checkpoint(path: String, step: Int)
     case collapseWarning(step: Int, targetStd: Float)
-    case resumed(step: Int, from: String)
 }
 
 /// The explicit training loop of a video JEPA: sample clips and masks, predict, step AdamW, move

@@ -165,8 +165,6 @@ final class TrainingProgress {
             FileHandle.standardError.write(Data(((isTerminal ? "\n" : "") + "checkpoint step \(step): \(path)\n").utf8))
         case let .collapseWarning(step, std):
             FileHandle.standardError.write(Data(((isTerminal ? "\n" : "") + String(format: "WARNING step %d: target features are collapsing (mean std %.4f below the floor); consider raising loss.variance or lowering optim.lr\n", step, std)).utf8))
-        case let .resumed(step, from):
-            FileHandle.standardError.write(Data("resumed at step \(step) from \(from)\n".utf8))
         }
     }
 
