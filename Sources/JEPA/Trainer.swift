@@ -10,7 +10,7 @@ public struct TrainingRecord: Codable, Sendable {
     public var loss: Float, prediction: Float, variance: Float, covariance: Float, sigreg: Float
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
-    public var effectiveRank: Double?
+    public var effectiveRank: Double
     public var seconds: Double
 }
 
@@ -34,6 +34,8 @@ public final class Trainer {
     public private(set) var lastCheckpoint: String?
 
     let configYAML: String
+    /// The tensors gradient clipping scales (reflection over the modules is too slow to repeat per step).
+    let trainable: [Tensor]
     let loader: ClipLoader
     let masks: any MaskStrategy
     let grid: TokenGrid
@@ -52,6 +54,7 @@ public final class Trainer {
         model = try VideoJEPA(config: config.model, rng: &rng)
         optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
                           weightDecay: config.optim.weightDecay)
+        trainable = model.trainableParameters.map(\.tensor)
         maskRNG = rng.split()
         masks = config.mask.strategy()
         let g = model.contextEncoder.patchEmbed.grid
@@ -79,8 +82,9 @@ public final class Trainer {
     /// writes a checkpoint at every `checkpointEvery` steps and when it returns.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws {
         let metricsURL = URL(fileURLWithPath: runDirectory + "/metrics.jsonl")
-        if !FileManager.default.fileExists(atPath: metricsURL.path) {
-            FileManager.default.createFile(atPath: metricsURL.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: metricsURL.path),
+           !FileManager.default.createFile(atPath: metricsURL.path, contents: nil) {
+            throw TrainingError.io("cannot create \(metricsURL.path)")
         }
         let metrics = try FileHandle(forWritingTo: metricsURL)
         defer { try? metrics.close() }
@@ -89,21 +93,28 @@ public final class Trainer {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = .sortedKeys
         while step < config.train.steps {
-            let record = try trainStep()
+            let result = try trainStep()
             if step % config.train.logEvery == 0 || step == config.train.steps {
+                let record = self.record(result)
                 try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
                 report(.step(record))
                 if record.targetStd < config.train.collapseFloor { report(.collapseWarning(step: step, targetStd: record.targetStd)) }
             }
             if step % config.train.checkpointEvery == 0 || step == config.train.steps || shouldStop() {
-                report(.checkpoint(path: try saveCheckpoint(metric: Double(record.prediction)), step: step))
+                report(.checkpoint(path: try saveCheckpoint(metric: Double(result.loss.prediction)), step: step))
             }
             if shouldStop() { break }
         }
     }
 
-    /// One optimisation step; returns its record (effective rank only on logging steps).
-    func trainStep() throws -> TrainingRecord {
+    /// What one step leaves for logging.
+    struct StepResult {
+        let loss: JEPALoss
+        let learningRate: Float, momentum: Float
+    }
+
+    /// One optimisation step.
+    func trainStep() throws -> StepResult {
         let batch = try loader.next()
         let clips = batch.frames.permuted([0, 2, 1, 3, 4])          // [B, C, T, H, W]
         let mask = masks.masks(batch: clips.shape[0], grid: grid, rng: &maskRNG)
@@ -116,19 +127,22 @@ public final class Trainer {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
         }
         loss.total.backward()
-        if config.optim.gradClip > 0 { clipGradientNorm(model.trainableParameters.map(\.tensor), maxNorm: config.optim.gradClip) }
+        if config.optim.gradClip > 0 { clipGradientNorm(trainable, maxNorm: config.optim.gradClip) }
         optimizer.step()
         optimizer.zeroGrad()
         model.updateTarget(momentum: momentum)
         step += 1
-        let logging = step % config.train.logEvery == 0 || step == config.train.steps
+        return StepResult(loss: loss, learningRate: lr, momentum: momentum)
+    }
+
+    /// The metrics line of the step just taken; collapse diagnostics come from that step's targets.
+    func record(_ r: StepResult) -> TrainingRecord {
+        let stats = r.loss.targetStats
         return TrainingRecord(
-            step: step, loss: value, prediction: loss.prediction, variance: loss.variance, covariance: loss.covariance,
-            sigreg: loss.sigreg,
-            learningRate: lr, momentum: momentum, targetStd: loss.targetStats.meanStd,
-            targetMinStd: loss.targetStats.minStd, deadFraction: loss.targetStats.deadFraction,
-            effectiveRank: logging ? effectiveRank(model.targetFeatures(clips)) : nil,
-            seconds: Date().timeIntervalSince(start))
+            step: step, loss: r.loss.total.item, prediction: r.loss.prediction, variance: r.loss.variance,
+            covariance: r.loss.covariance, sigreg: r.loss.sigreg, learningRate: r.learningRate, momentum: r.momentum,
+            targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
+            effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))
     }
 
     @discardableResult

@@ -191,13 +191,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
 public enum TrainingError: Error, CustomStringConvertible {
     case nonFiniteLoss(step: Int, value: Float, lastCheckpoint: String?)
     case mismatchedData(String)
+    case io(String)
 
     public var description: String {
         switch self {
         case let .nonFiniteLoss(step, value, last):
             return "loss became \(value) at step \(step); training stopped. "
                 + (last.map { "The last good checkpoint is \($0)." } ?? "No checkpoint was written yet.")
-        case let .mismatchedData(message): return message
+        case let .mismatchedData(message), let .io(message): return message
         }
     }
 }

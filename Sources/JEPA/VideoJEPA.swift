@@ -57,8 +57,10 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
 public struct JEPALoss {
     public let total: Tensor
     public let prediction: Float, variance: Float, covariance: Float, sigreg: Float
-    /// Diagnostics of the target features of this batch.
-    public let targetStats: CollapseStats
+    /// The batch's target features [B, N, D] (no graph), for diagnostics.
+    public let targets: Tensor
+    /// Collapse diagnostics of the target features, computed when asked (not every step needs them).
+    public var targetStats: CollapseStats { CollapseStats(targets) }
 }
 
 /// V-JEPA on video clips: the context encoder sees only the context tokens, the target encoder
@@ -132,7 +134,7 @@ public final class VideoJEPA {
             total = total + g * weights.sigreg
         }
         return JEPALoss(total: total, prediction: prediction.item, variance: variance, covariance: covariance,
-                        sigreg: sigreg, targetStats: CollapseStats(targets))
+                        sigreg: sigreg, targets: targets)
     }
 
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.

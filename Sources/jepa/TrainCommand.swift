@@ -156,9 +156,9 @@ final class TrainingProgress {
             let elapsed = Date().timeIntervalSince(started)
             let rate = Double(r.step - startStep) / max(elapsed, 1e-9)
             let eta = rate > 0 ? Double(total - r.step) / rate : .nan
-            var line = String(format: "step %d/%d  loss %.4f  pred %.4f  lr %.2e  ema %.4f  std %.3f  rank %@  %.2f steps/s  ETA %@",
+            var line = String(format: "step %d/%d  loss %.4f  pred %.4f  lr %.2e  ema %.4f  std %.3f  rank %.1f  %.2f steps/s  ETA %@",
                               r.step, total, r.loss, r.prediction, r.learningRate, r.momentum, r.targetStd,
-                              r.effectiveRank.map { String(format: "%.1f", $0) } ?? "-", rate, formatDuration(eta))
+                              r.effectiveRank, rate, formatDuration(eta))
             if isTerminal { line = "\r" + line + "\u{1B}[K" } else { line += "\n" }
             FileHandle.standardError.write(Data(line.utf8))
         case let .checkpoint(path, step):

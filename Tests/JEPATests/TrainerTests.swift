@@ -38,7 +38,7 @@ private func parameters(_ t: Trainer) -> [Float] {
         #expect(trainer.step == 40)
         #expect(records.map(\.step) == [5, 10, 15, 20, 25, 30, 35, 40])
         #expect(records.last!.prediction < 0.8 * records.first!.prediction, "\(records.map(\.prediction))")
-        #expect(records.allSatisfy { $0.targetStd > config.train.collapseFloor && ($0.effectiveRank ?? 0) > 1 })
+        #expect(records.allSatisfy { $0.targetStd > config.train.collapseFloor && $0.effectiveRank > 1 })
         let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 8 && lines[0].contains("\"target_std\""))
         #expect(FileManager.default.fileExists(atPath: dir + "/run/checkpoints/step_40.h5"))
