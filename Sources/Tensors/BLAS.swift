@@ -42,7 +42,7 @@ public enum BLAS {
 
     /// One OpenBLAS call on the calling thread.
     @inline(__always)
-    public static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                       _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                       _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         _ = singleThreaded
@@ -54,7 +54,4 @@ public enum BLAS {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-
-    /// OpenBLAS's build description (e.g. "OpenBLAS 0.3.21 … Zen MAX_THREADS=64").
-    public static var configuration: String { String(cString: openblas_get_config()) }
 }

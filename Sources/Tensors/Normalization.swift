@@ -145,7 +145,7 @@ extension Tensor {
 
 /// Stable softmax of one row; a row of all −∞ (fully masked) becomes zeros rather than NaN.
 @inline(__always)
-public func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d: Int) {
+func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ d: Int) {
     let m = RowKernels.max(x, d)
     if m == -Float.infinity {
         for j in 0..<d { y[j] = 0 }
