@@ -48,3 +48,48 @@ public func probeState(of model: VideoJEPA, datasetPath: String, names: [String]
     let probe = try RidgeProbe(features: train.x, targets: train.y, count: trainEpisodes.count)
     return RidgeProbe.r2(predicted: probe.predict(test.x, count: testEpisodes.count), actual: test.y, count: testEpisodes.count)
 }
+
+/// The same quick probe for an action-conditioned model: features = the target encoder's latent
+/// of single frames (`frameIndices` of every episode), all tokens flattened, so the probe can read
+/// where things are; ridge-regressed onto the named state entries of those frames.
+public func probeState(of model: ActionConditionedJEPA, datasetPath: String, names: [String],
+                       frameIndices: [Int] = [3, 11, 19, 27], trainEpisodes: Range<Int>, testEpisodes: Range<Int>,
+                       batch: Int = 32) throws -> [Double] {
+    let file = try HDF5File(path: datasetPath, mode: .readOnly)
+    let allNames = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
+    let columns = try names.map { name -> Int in
+        guard let i = allNames.firstIndex(of: name) else { throw ProbeError("\(datasetPath): no state entry '\(name)'") }
+        return i
+    }
+    let frameShape = try file.shape(of: "frames")
+    guard frameShape.count == 4 else { throw ProbeError("\(datasetPath): frames must be [N, T, H, W] (one channel) for this probe") }
+    let (episodes, length, h, w) = (frameShape[0], frameShape[1], frameShape[2], frameShape[3])
+    guard frameIndices.allSatisfy({ $0 < length }), testEpisodes.upperBound <= episodes, trainEpisodes.upperBound <= episodes else {
+        throw ProbeError("\(datasetPath): \(episodes) episodes of \(length) frames do not hold the requested frames")
+    }
+    let stateCount = allNames.count
+
+    func features(_ range: Range<Int>) throws -> (x: [Double], y: [Double]) {
+        var x: [Double] = [], y: [Double] = []
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: batch) {
+            let rows = start..<min(start + batch, range.upperBound)
+            let frames = try file.readUInt8("frames", rows: rows).values
+            let states = try file.readFloat32("states", rows: rows).values
+            var images: [Float] = []
+            for e in 0..<rows.count {
+                for f in frameIndices {
+                    let base = (e * length + f) * h * w
+                    images += frames[base..<(base + h * w)].map { Float($0) / 255 }
+                    y += columns.map { Double(states[(e * length + f) * stateCount + $0]) }
+                }
+            }
+            let latents = model.encode(Tensor(images, shape: [rows.count * frameIndices.count, 1, 1, h, w]))
+            x += latents.scalars.map(Double.init)
+        }
+        return (x, y)
+    }
+    let train = try features(trainEpisodes), test = try features(testEpisodes)
+    let (nTrain, nTest) = (trainEpisodes.count * frameIndices.count, testEpisodes.count * frameIndices.count)
+    let probe = try RidgeProbe(features: train.x, targets: train.y, count: nTrain)
+    return RidgeProbe.r2(predicted: probe.predict(test.x, count: nTest), actual: test.y, count: nTest)
+}

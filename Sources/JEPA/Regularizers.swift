@@ -25,6 +25,28 @@ public enum VarianceCovariance {
     }
 }
 
+extension VarianceCovariance {
+    /// `varianceLoss` with the statistics taken across samples separately at every position:
+    /// `x` is [S, P, D] (S samples of P tokens). Spread that comes only from tokens differing by
+    /// position (position embeddings) does not count, so content must vary.
+    public static func positionwiseVarianceLoss(_ x: Tensor, gamma: Float = 1, eps: Float = 1e-4) -> Tensor {
+        precondition(x.rank == 3, "positionwiseVarianceLoss: x must be [S, P, D], got \(x.shape)")
+        let centred = x - x.mean(axes: [0], keepDims: true)
+        let std = (centred.squared().mean(axes: [0]) + eps).sqrt()                        // [P, D]
+        return (gamma - std).relu().mean()
+    }
+
+    /// `covarianceLoss` per position, averaged over positions: `x` is [S, P, D].
+    public static func positionwiseCovarianceLoss(_ x: Tensor) -> Tensor {
+        precondition(x.rank == 3 && x.shape[0] > 1, "positionwiseCovarianceLoss: x must be [S > 1, P, D], got \(x.shape)")
+        let (n, d) = (x.shape[0], x.shape[2])
+        let centred = (x - x.mean(axes: [0], keepDims: true)).transposed(0, 1)           // [P, S, D]
+        let cov = centred.matmul(centred, transposeSelf: true) / Float(n - 1)             // [P, D, D]
+        let diagonal = centred.squared().sum(axes: [1]) / Float(n - 1)                    // [P, D]
+        return (cov.squared().sum() - diagonal.squared().sum()) / Float(d * x.shape[1])
+    }
+}
+
 /// Collapse diagnostics of embeddings [..., D] (samples = leading positions).
 public struct CollapseStats: Sendable, Equatable, Codable {
     /// Mean over dimensions of the standard deviation across samples (0 = collapsed).
@@ -77,5 +99,34 @@ public enum SIGReg {
             total = total.map { $0 + term } ?? term
         }
         return total!.mean() * Float(n)
+    }
+}
+
+/// The optional anti-collapse terms of a loss, applied to encoder outputs `x` [..., D].
+enum Regularization {
+    /// The weighted sum of the enabled terms (nil when all are off) and each term's value. With
+    /// `positionwise`, `x` is [S, P, D] and variance/covariance are taken per position.
+    static func apply(to x: Tensor, weights: JEPALossWeights, seed: UInt64, positionwise: Bool = false)
+        -> (total: Tensor?, variance: Float, covariance: Float, sigreg: Float) {
+        var total: Tensor?
+        func add(_ term: Tensor, _ weight: Float) { total = total.map { $0 + term * weight } ?? term * weight }
+        var variance: Float = 0, covariance: Float = 0, sigreg: Float = 0
+        if weights.variance > 0 {
+            let v = positionwise ? VarianceCovariance.positionwiseVarianceLoss(x) : VarianceCovariance.varianceLoss(x)
+            variance = v.item
+            add(v, weights.variance)
+        }
+        if weights.covariance > 0 {
+            let c = positionwise ? VarianceCovariance.positionwiseCovarianceLoss(x) : VarianceCovariance.covarianceLoss(x)
+            covariance = c.item
+            add(c, weights.covariance)
+        }
+        if weights.sigreg > 0 {
+            var rng = RandomGenerator(seed: seed)
+            let g = SIGReg.loss(x, rng: &rng)
+            sigreg = g.item
+            add(g, weights.sigreg)
+        }
+        return (total, variance, covariance, sigreg)
     }
 }

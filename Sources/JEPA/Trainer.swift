@@ -8,6 +8,9 @@ import Worlds
 public struct TrainingRecord: Codable, Sendable {
     public var step: Int
     public var loss: Float, prediction: Float, variance: Float, covariance: Float, sigreg: Float
+    /// Action-conditioned runs only: rollout energy, inverse-dynamics MSE, and the energy of the
+    /// "nothing changes" prediction the model must beat.
+    public var rollout: Float?, inverseDynamics: Float?, copyBaseline: Float?
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
     public var effectiveRank: Double
@@ -21,14 +24,14 @@ public enum TrainingEvent {
     case collapseWarning(step: Int, targetStd: Float)
 }
 
-/// The explicit training loop of a video JEPA: sample clips and masks, predict, step AdamW, move
-/// the EMA target, log, checkpoint. Every piece of state that decides the next step (parameters,
+/// The explicit training loop of a JEPA world model (video or action-conditioned): sample clips
+/// (and masks), predict, step AdamW, move the EMA target, log, checkpoint. Every piece of state that decides the next step (parameters,
 /// optimiser moments, mask RNG, data-loader position, step) is in each checkpoint, so a resumed run
 /// computes exactly what an uninterrupted one would.
 public final class Trainer {
     public let config: TrainingConfig
     public let runDirectory: String
-    public let model: VideoJEPA
+    public let model: any WorldModel
     public let optimizer: AdamW
     public private(set) var step = 0
     public private(set) var lastCheckpoint: String?
@@ -37,8 +40,8 @@ public final class Trainer {
     /// The tensors gradient clipping scales (reflection over the modules is too slow to repeat per step).
     let trainable: [Tensor]
     let loader: ClipLoader
-    let masks: any MaskStrategy
-    let grid: TokenGrid
+    /// The masks of a video run (nil for action-conditioned runs) and the token grid they cover.
+    let masks: (strategy: any MaskStrategy, grid: TokenGrid)?
     var maskRNG: RandomGenerator
     let rotation: CheckpointRotation
     let learningRates: WarmupCosine
@@ -51,20 +54,34 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.configYAML = configYAML
         var rng = RandomGenerator(seed: config.seed)
-        model = try VideoJEPA(config: config.model, rng: &rng)
+        let expectedFrame: [Int]
+        switch config.kind {
+        case .video:
+            let video = try VideoJEPA(config: config.model, rng: &rng)
+            let g = video.contextEncoder.patchEmbed.grid
+            let grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
+            let strategy = config.mask.strategy()
+            try strategy.validate(grid: grid)
+            (model, masks) = (video, (strategy, grid))
+            expectedFrame = [config.model.channels, config.model.imageSize, config.model.imageSize]
+        case .actionConditioned:
+            model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+            masks = nil
+            expectedFrame = [config.actionModel.channels, config.actionModel.imageSize, config.actionModel.imageSize]
+        }
         optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
                           weightDecay: config.optim.weightDecay)
         trainable = model.trainableParameters.map(\.tensor)
         maskRNG = rng.split()
-        masks = config.mask.strategy()
-        let g = model.contextEncoder.patchEmbed.grid
-        grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
-        try masks.validate(grid: grid)
         loader = try ClipLoader(path: config.data.path, options: ClipLoaderOptions(
-            batchSize: config.data.batchSize, clipLength: config.model.frames, seed: rng.next()))
+            batchSize: config.data.batchSize, clipLength: config.clipLength, seed: rng.next()))
         let shape = loader.frameShape
-        guard shape == [config.model.channels, config.model.imageSize, config.model.imageSize] else {
-            throw TrainingError.mismatchedData("\(config.data.path): frames are \(shape) (C, H, W), the model expects [\(config.model.channels), \(config.model.imageSize), \(config.model.imageSize)]")
+        guard shape == expectedFrame else {
+            throw TrainingError.mismatchedData("\(config.data.path): frames are \(shape) (C, H, W), the model expects \(expectedFrame)")
+        }
+        if config.kind == .actionConditioned, loader.actionCount != config.actionModel.actionDim {
+            throw TrainingError.mismatchedData("\(config.data.path): episodes carry \(loader.actionCount) action values per frame, model.action_dim is \(config.actionModel.actionDim)"
+                + (loader.actionCount == 0 ? " (a passive dataset: action-conditioned training needs an action-labelled world such as grasp)" : ""))
         }
         learningRates = WarmupCosine(start: 0, peak: config.optim.lr, final: config.optim.minLr,
                                      warmupSteps: config.optim.warmupSteps, totalSteps: max(config.train.steps, config.optim.warmupSteps + 1))
@@ -74,9 +91,7 @@ public final class Trainer {
         if resume { try restoreLatest() }
     }
 
-    var modules: [String: Module] {
-        ["context_encoder": model.contextEncoder, "target_encoder": model.targetEncoder, "predictor": model.predictor]
-    }
+    var modules: [String: Module] { model.checkpointModules }
 
     /// Runs until `config.train.steps` or until `shouldStop()` returns true (checked after each step);
     /// writes a checkpoint at every `checkpointEvery` steps and when it returns.
@@ -116,12 +131,20 @@ public final class Trainer {
     /// One optimisation step.
     func trainStep() throws -> StepResult {
         let batch = try loader.next()
-        let clips = batch.frames.permuted([0, 2, 1, 3, 4])          // [B, C, T, H, W]
-        let mask = masks.masks(batch: clips.shape[0], grid: grid, rng: &maskRNG)
         let lr = learningRates.value(at: step), momentum = momenta.value(at: step)
         optimizer.learningRate = lr
-        let loss = model.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target,
-                              weights: config.loss, sigregSeed: config.seed &+ UInt64(step))
+        let sigregSeed = config.seed &+ UInt64(step)
+        let loss: JEPALoss
+        if let video = model as? VideoJEPA, let masks {
+            let clips = batch.frames.permuted([0, 2, 1, 3, 4])          // [B, C, T, H, W]
+            let mask = masks.strategy.masks(batch: clips.shape[0], grid: masks.grid, rng: &maskRNG)
+            loss = video.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target,
+                              weights: config.loss, sigregSeed: sigregSeed)
+        } else if let action = model as? ActionConditionedJEPA, let actions = batch.actions {
+            loss = action.loss(frames: batch.frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
+        } else {
+            throw TrainingError.mismatchedData("\(config.data.path): the batch does not fit a \(config.kind.rawValue) model")
+        }
         let value = loss.total.item
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
@@ -140,7 +163,9 @@ public final class Trainer {
         let stats = r.loss.targetStats
         return TrainingRecord(
             step: step, loss: r.loss.total.item, prediction: r.loss.prediction, variance: r.loss.variance,
-            covariance: r.loss.covariance, sigreg: r.loss.sigreg, learningRate: r.learningRate, momentum: r.momentum,
+            covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
+            inverseDynamics: r.loss.parts.inverseDynamics, copyBaseline: r.loss.parts.copyBaseline,
+            learningRate: r.learningRate, momentum: r.momentum,
             targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
             effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))
     }

@@ -5,10 +5,22 @@ import NN
 /// every key has a default, so a file states only what it changes. Unknown keys, wrong types and
 /// out-of-range values are errors naming the key and the file (see `ConfigLoader`).
 public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
+    /// What is trained: `video` (V-JEPA with masked prediction on passive clips; `model` is a
+    /// `VideoJEPAConfig`) or `action_conditioned` (next-frame prediction from latents and actions;
+    /// `model` is an `ActionJEPAConfig`, and `mask` does not apply).
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case video
+        case actionConditioned = "action_conditioned"
+    }
+
     public var name = "balls-vjepa"
     public var seed: UInt64 = 0
+    public var kind = Kind.video
     public var data = DataSection()
+    /// The `model` section when `kind` is `video`.
     public var model = VideoJEPAConfig()
+    /// The `model` section when `kind` is `action_conditioned`.
+    public var actionModel = ActionJEPAConfig()
     public var mask = MaskSection()
     public var loss = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04)
     public var optim = OptimSection()
@@ -144,18 +156,70 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
         name = try c.decode(.name, default: d.name)
         seed = try c.decode(.seed, default: d.seed)
+        kind = try c.decode(.kind, default: d.kind)
         data = try c.decode(.data, default: d.data)
-        model = try c.decode(.model, default: d.model)
-        mask = try c.decode(.mask, default: d.mask)
+        switch kind {
+        case .video:
+            model = try c.decode(.model, default: d.model)
+            mask = try c.decode(.mask, default: d.mask)
+        case .actionConditioned: actionModel = try c.decode(.model, default: d.actionModel)
+        }
         loss = try c.decode(.loss, default: d.loss)
         optim = try c.decode(.optim, default: d.optim)
         ema = try c.decode(.ema, default: d.ema)
         train = try c.decode(.train, default: d.train)
     }
 
+    enum CodingKeys: String, CodingKey { case name, seed, kind, data, model, mask, loss, optim, ema, train }
+
+    /// Writes only the `model` section of the config's kind (and no `mask` for action-conditioned runs).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(data, forKey: .data)
+        switch kind {
+        case .video:
+            try c.encode(model, forKey: .model)
+            try c.encode(mask, forKey: .mask)
+        case .actionConditioned:
+            try c.encode(actionModel, forKey: .model)
+        }
+        try c.encode(loss, forKey: .loss)
+        try c.encode(optim, forKey: .optim)
+        try c.encode(ema, forKey: .ema)
+        try c.encode(train, forKey: .train)
+    }
+
+    /// Frames per training clip.
+    public var clipLength: Int { kind == .video ? model.frames : actionModel.frames }
+
     public func validate() throws {
         try check(!name.isEmpty && !name.contains("/"), key: "name", "must be a non-empty name without '/', got \"\(name)\"")
         try check(data.batchSize >= 1, key: "data.batch_size", "must be at least 1, got \(data.batchSize)")
+        switch kind {
+        case .video: try validateVideo()
+        case .actionConditioned: try validateActionConditioned()
+        }
+        try check(optim.lr > 0 && optim.lr.isFinite, key: "optim.lr", "must be positive, got \(optim.lr)")
+        try check(optim.minLr >= 0 && optim.minLr <= optim.lr, key: "optim.min_lr", "must lie in [0, optim.lr], got \(optim.minLr)")
+        try check(optim.warmupSteps >= 0 && optim.warmupSteps < train.steps, key: "optim.warmup_steps", "must lie in [0, train.steps), got \(optim.warmupSteps)")
+        try check(optim.weightDecay >= 0, key: "optim.weight_decay", "must be non-negative, got \(optim.weightDecay)")
+        try check(optim.gradClip >= 0, key: "optim.grad_clip", "must be non-negative (0 = off), got \(optim.gradClip)")
+        try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
+        for (key, w) in [("loss.prediction", loss.prediction), ("loss.variance", loss.variance),
+                         ("loss.covariance", loss.covariance), ("loss.sigreg", loss.sigreg), ("loss.rollout", loss.rollout),
+                         ("loss.inverse_dynamics", loss.inverseDynamics)] {
+            try check(w >= 0 && w.isFinite, key: key, "must be a non-negative weight, got \(w)")
+        }
+        try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
+        try check(train.logEvery >= 1, key: "train.log_every", "must be at least 1, got \(train.logEvery)")
+        try check(train.checkpointEvery >= 1, key: "train.checkpoint_every", "must be at least 1, got \(train.checkpointEvery)")
+        try check(train.keepLast >= 1, key: "train.keep_last", "must be at least 1, got \(train.keepLast)")
+    }
+
+    func validateVideo() throws {
         for (key, v) in [("model.frames", model.frames), ("model.image_size", model.imageSize), ("model.patch", model.patch),
                          ("model.tubelet", model.tubelet), ("model.encoder_dim", model.encoderDim),
                          ("model.encoder_depth", model.encoderDepth), ("model.encoder_heads", model.encoderHeads),
@@ -174,17 +238,35 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             try check(r.count == 2 && r[0] > 0 && r[0] <= r[1], key: key, "must be [low, high] with 0 < low ≤ high, got \(r)")
         }
         try check(mask.blocks >= 1, key: "mask.blocks", "must be at least 1, got \(mask.blocks)")
-        try check(optim.lr > 0 && optim.lr.isFinite, key: "optim.lr", "must be positive, got \(optim.lr)")
-        try check(optim.minLr >= 0 && optim.minLr <= optim.lr, key: "optim.min_lr", "must lie in [0, optim.lr], got \(optim.minLr)")
-        try check(optim.warmupSteps >= 0 && optim.warmupSteps < train.steps, key: "optim.warmup_steps", "must lie in [0, train.steps), got \(optim.warmupSteps)")
-        try check(optim.weightDecay >= 0, key: "optim.weight_decay", "must be non-negative, got \(optim.weightDecay)")
-        try check(optim.gradClip >= 0, key: "optim.grad_clip", "must be non-negative (0 = off), got \(optim.gradClip)")
-        try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
-        try check(loss.prediction >= 0 && loss.variance >= 0 && loss.covariance >= 0 && loss.sigreg >= 0, key: "loss", "weights must be non-negative")
-        try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
-        try check(train.logEvery >= 1, key: "train.log_every", "must be at least 1, got \(train.logEvery)")
-        try check(train.checkpointEvery >= 1, key: "train.checkpoint_every", "must be at least 1, got \(train.checkpointEvery)")
-        try check(train.keepLast >= 1, key: "train.keep_last", "must be at least 1, got \(train.keepLast)")
+        try check(loss.rollout == 0 && loss.inverseDynamics == 0, key: loss.rollout != 0 ? "loss.rollout" : "loss.inverse_dynamics",
+                  "applies only to kind: action_conditioned (this config trains kind: video)")
+    }
+
+    func validateActionConditioned() throws {
+        let m = actionModel
+        for (key, v) in [("model.frames", m.frames), ("model.image_size", m.imageSize), ("model.channels", m.channels),
+                         ("model.action_dim", m.actionDim), ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),
+                         ("model.encoder_depth", m.encoderDepth), ("model.encoder_heads", m.encoderHeads),
+                         ("model.predictor_dim", m.predictorDim), ("model.predictor_depth", m.predictorDepth),
+                         ("model.predictor_heads", m.predictorHeads), ("model.gru_hidden", m.gruHidden),
+                         ("model.inverse_dynamics_hidden", m.inverseDynamicsHidden)] {
+            try check(v >= 1, key: key, "must be at least 1, got \(v)")
+        }
+        try check(m.frames >= 2, key: "model.frames", "must be at least 2 (a frame and its successor), got \(m.frames)")
+        try check(m.rolloutSteps >= 2 && m.rolloutSteps < m.frames, key: "model.rollout_steps",
+                  "must lie in [2, model.frames − 1] = [2, \(m.frames - 1)], got \(m.rolloutSteps)")
+        if m.encoder == .vit {
+            try check(m.imageSize % m.patch == 0, key: "model.patch", "must divide model.image_size (\(m.imageSize)), got \(m.patch)")
+            try check(m.encoderDim % m.encoderHeads == 0, key: "model.encoder_heads", "must divide model.encoder_dim (\(m.encoderDim))")
+            try check(m.encoderDim % 4 == 0, key: "model.encoder_dim", "must be a multiple of 4 (2-D sin-cos positions), got \(m.encoderDim)")
+        } else {
+            try check(!m.convWidths.isEmpty && m.convWidths.allSatisfy { $0 >= 1 }, key: "model.conv_widths",
+                      "must be a non-empty list of positive widths, got \(m.convWidths)")
+        }
+        if m.predictor == .transformer {
+            try check(m.predictorDim % m.predictorHeads == 0, key: "model.predictor_heads", "must divide model.predictor_dim (\(m.predictorDim))")
+            try check(m.predictorDim % 8 == 0, key: "model.predictor_dim", "must be a multiple of 8 (sin-cos positions over time, rows and columns), got \(m.predictorDim)")
+        }
     }
 }
 

@@ -39,10 +39,19 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var prediction: Float = 1
     public var variance: Float = 0
     public var covariance: Float = 0
-    /// SIGReg isotropic-Gaussian term on the context tokens (`SIGReg.loss`).
+    /// SIGReg isotropic-Gaussian term on the context encoder's output (`SIGReg.loss`).
     public var sigreg: Float = 0
-    public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0) {
+    /// Action-conditioned models: energy of the autoregressive rollout (`model.rollout_steps`).
+    public var rollout: Float = 0
+    /// Action-conditioned models: MSE of the inverse-dynamics head's actions.
+    public var inverseDynamics: Float = 0
+    enum CodingKeys: String, CodingKey {
+        case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics"
+    }
+    public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0,
+                rollout: Float = 0, inverseDynamics: Float = 0) {
         (self.prediction, self.variance, self.covariance, self.sigreg) = (prediction, variance, covariance, sigreg)
+        (self.rollout, self.inverseDynamics) = (rollout, inverseDynamics)
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
@@ -50,23 +59,45 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
         variance = try c.decode(.variance, default: d.variance)
         covariance = try c.decode(.covariance, default: d.covariance)
         sigreg = try c.decode(.sigreg, default: d.sigreg)
+        rollout = try c.decode(.rollout, default: d.rollout)
+        inverseDynamics = try c.decode(.inverseDynamics, default: d.inverseDynamics)
     }
 }
 
 /// The loss of one batch and its parts (plain numbers, for logging).
 public struct JEPALoss {
+    /// The logged values of the terms besides the prediction energy (0 or nil when off).
+    public struct Parts: Sendable {
+        public var variance: Float = 0, covariance: Float = 0, sigreg: Float = 0
+        public var rollout: Float?, inverseDynamics: Float?
+        /// Energy of predicting "nothing changes" (each frame's target latent for the next frame):
+        /// the baseline an action-conditioned predictor must beat.
+        public var copyBaseline: Float?
+    }
     public let total: Tensor
-    public let prediction: Float, variance: Float, covariance: Float, sigreg: Float
-    /// The batch's target features [B, N, D] (no graph), for diagnostics.
+    public let prediction: Float
+    public let parts: Parts
+    /// The batch's target features [..., D] (no graph), for diagnostics.
     public let targets: Tensor
+    public var variance: Float { parts.variance }
+    public var covariance: Float { parts.covariance }
+    public var sigreg: Float { parts.sigreg }
     /// Collapse diagnostics of the target features, computed when asked (not every step needs them).
     public var targetStats: CollapseStats { CollapseStats(targets) }
+}
+
+/// A world model the trainer can optimise: trainable parameters, the modules a checkpoint holds,
+/// and an EMA target to move after each step.
+public protocol WorldModel: AnyObject {
+    var trainableParameters: [NamedParameter] { get }
+    var checkpointModules: [String: Module] { get }
+    func updateTarget(momentum: Float)
 }
 
 /// V-JEPA on video clips: the context encoder sees only the context tokens, the target encoder
 /// (an EMA copy, never trained by gradients) sees the whole clip, and the predictor regresses the
 /// layer-normalised target features at the target positions.
-public final class VideoJEPA {
+public final class VideoJEPA: WorldModel {
     public let config: VideoJEPAConfig
     public let contextEncoder: VisionTransformer
     public let targetEncoder: VisionTransformer
@@ -93,6 +124,10 @@ public final class VideoJEPA {
     /// Tokens per clip.
     public var tokenCount: Int { contextEncoder.tokenCount }
 
+    public var checkpointModules: [String: Module] {
+        ["context_encoder": contextEncoder, "target_encoder": targetEncoder, "predictor": predictor]
+    }
+
     /// Parameters trained by gradients: context encoder and predictor, with checkpoint-style names.
     public var trainableParameters: [NamedParameter] {
         contextEncoder.namedParameters().map { (name: "context_encoder.\($0.name)", tensor: $0.tensor) }
@@ -116,25 +151,11 @@ public final class VideoJEPA {
         let predicted = predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
         let prediction = energy(predicted: predicted, target: targetAtMask, distance: config.distance)
         var total = prediction * weights.prediction
-        var variance: Float = 0, covariance: Float = 0, sigreg: Float = 0
-        if weights.variance > 0 {
-            let v = VarianceCovariance.varianceLoss(context)
-            variance = v.item
-            total = total + v * weights.variance
-        }
-        if weights.covariance > 0 {
-            let c = VarianceCovariance.covarianceLoss(context)
-            covariance = c.item
-            total = total + c * weights.covariance
-        }
-        if weights.sigreg > 0 {
-            var rng = RandomGenerator(seed: sigregSeed)
-            let g = SIGReg.loss(context, rng: &rng)
-            sigreg = g.item
-            total = total + g * weights.sigreg
-        }
-        return JEPALoss(total: total, prediction: prediction.item, variance: variance, covariance: covariance,
-                        sigreg: sigreg, targets: targets)
+        let regularized = Regularization.apply(to: context, weights: weights, seed: sigregSeed)
+        if let extra = regularized.total { total = total + extra }
+        let parts = JEPALoss.Parts(variance: regularized.variance, covariance: regularized.covariance,
+                                   sigreg: regularized.sigreg)
+        return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
     }
 
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.

@@ -34,8 +34,38 @@ enum WorldRegistry {
         let merged = base.merging(patch) { _, new in new }
         do {
             return try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: merged))
-        } catch {
-            throw DataCommandError("--config: \(error)")
+        } catch let error as DecodingError {
+            throw DataCommandError("--config: " + describe(error, in: patch))
+        }
+    }
+
+    /// "key: expected a number, found "fast"" for a value of the wrong type.
+    static func describe(_ error: DecodingError, in patch: [String: Any]) -> String {
+        func key(_ path: [CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        func expected(_ type: Any.Type) -> String {
+            switch type {
+            case is Float.Type, is Double.Type: return "a number"
+            case is Int.Type, is UInt64.Type: return "an integer"
+            case is Bool.Type: return "true or false"
+            case is String.Type: return "a string"
+            default: return "\(type)"
+            }
+        }
+        func found(_ path: [CodingKey]) -> String {
+            guard let first = path.first, let value = patch[first.stringValue] else { return "" }
+            let text = (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed))
+                .flatMap { String(data: $0, encoding: .utf8) } ?? "\(value)"
+            return ", found \(text)"
+        }
+        switch error {
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            return "\(key(context.codingPath)): expected \(expected(type))\(found(context.codingPath))"
+        case let .dataCorrupted(context):
+            return "\(key(context.codingPath)): invalid value\(found(context.codingPath)) (\(context.debugDescription))"
+        case let .keyNotFound(missing, context):
+            return "\(key(context.codingPath + [missing])): missing"
+        @unknown default:
+            return "\(error)"
         }
     }
 }

@@ -11,7 +11,7 @@ import Tensors
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Linear probe of true state (default: ball positions) from a checkpoint's target encoder.")
+        abstract: "Linear probe of true state (default: ball or gripper positions) from a checkpoint's target encoder.")
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train.", valueName: "path"))
     var checkpoint: String
@@ -19,8 +19,8 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Dataset to probe on (default: the run's data.path).", valueName: "file.h5"))
     var data: String?
 
-    @Option(help: "State entries to predict, comma-separated.")
-    var names = "ball0.x,ball0.y"
+    @Option(help: "State entries to predict, comma-separated (default: ball0.x,ball0.y for video runs; gripper.x,gripper.y,object0.x,object0.y for action-conditioned runs).")
+    var names: String?
 
     @Option(help: "Episodes used to fit the probe (taken from the end of the file, after the test episodes).")
     var trainEpisodes = 2000
@@ -32,22 +32,27 @@ struct ProbeCommand: ParsableCommand {
         let saved = try CheckpointIO.read(checkpoint)
         let config = try ConfigLoader.load(TrainingConfig.self, yaml: saved.config, file: checkpoint + " (config attribute)")
         let dataPath = data ?? config.data.path
-        var rng = RandomGenerator(seed: config.seed)
-        let trained = try VideoJEPA(config: config.model, rng: &rng)
-        _ = try CheckpointIO.restore(checkpoint, into: ["context_encoder": trained.contextEncoder,
-                                                        "target_encoder": trained.targetEncoder,
-                                                        "predictor": trained.predictor], optimizer: nil)
-        var other = RandomGenerator(seed: config.seed &+ 1)
-        let random = try VideoJEPA(config: config.model, rng: &other)
         let total = try HDF5File(path: dataPath, mode: .readOnly).shape(of: "frames")[0]
         guard trainEpisodes + testEpisodes <= total else {
             throw ValidationError("--train-episodes + --test-episodes (\(trainEpisodes + testEpisodes)) exceed the \(total) episodes of \(dataPath)")
         }
         let test = (total - testEpisodes)..<total, train = (total - testEpisodes - trainEpisodes)..<(total - testEpisodes)
-        let keys = names.split(separator: ",").map(String.init)
+        let video = config.kind == .video
+        let keys = (names ?? (video ? "ball0.x,ball0.y" : "gripper.x,gripper.y,object0.x,object0.y"))
+            .split(separator: ",").map(String.init)
         print("probe of \(keys.joined(separator: ", ")) on \(dataPath): fit on episodes \(train), scored on \(test)")
-        for (label, model) in [("trained (step \(saved.step))", trained), ("random init", random)] {
-            let r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+        for (label, seed, restore) in [("trained (step \(saved.step))", config.seed, true), ("random init", config.seed &+ 1, false)] {
+            var rng = RandomGenerator(seed: seed)
+            let r2: [Double]
+            if video {
+                let model = try VideoJEPA(config: config.model, rng: &rng)
+                if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
+                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+            } else {
+                let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+                if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
+                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+            }
             print("  \(label): " + zip(keys, r2).map { "R²(\($0)) = \(String(format: "%.3f", $1))" }.joined(separator: "  "))
         }
     }

@@ -156,8 +156,10 @@ final class TrainingProgress {
             let elapsed = Date().timeIntervalSince(started)
             let rate = Double(r.step - startStep) / max(elapsed, 1e-9)
             let eta = rate > 0 ? Double(total - r.step) / rate : .nan
-            var line = String(format: "step %d/%d  loss %.4f  pred %.4f  lr %.2e  ema %.4f  std %.3f  rank %.1f  %.2f steps/s  ETA %@",
-                              r.step, total, r.loss, r.prediction, r.learningRate, r.momentum, r.targetStd,
+            // Action-conditioned runs show the energy of predicting "nothing changes" beside theirs.
+            let copy = r.copyBaseline.map { String(format: " (copy %.4f)", $0) } ?? ""
+            var line = String(format: "step %d/%d  loss %.4f  pred %.4f%@  lr %.2e  ema %.4f  std %.3f  rank %.1f  %.2f steps/s  ETA %@",
+                              r.step, total, r.loss, r.prediction, copy, r.learningRate, r.momentum, r.targetStd,
                               r.effectiveRank, rate, formatDuration(eta))
             if isTerminal { line = "\r" + line + "\u{1B}[K" } else { line += "\n" }
             FileHandle.standardError.write(Data(line.utf8))

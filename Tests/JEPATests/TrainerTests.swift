@@ -24,8 +24,7 @@ private func tinySetup(_ name: String) throws -> (TrainingConfig, String) {
 }
 
 private func parameters(_ t: Trainer) -> [Float] {
-    (t.model.contextEncoder.parameters() + t.model.targetEncoder.parameters() + t.model.predictor.parameters())
-        .flatMap(\.scalars)
+    t.model.checkpointModules.sorted { $0.key < $1.key }.flatMap { $0.value.parameters() }.flatMap(\.scalars)
 }
 
 @Suite(.serialized) struct TrainerTests {

@@ -9,12 +9,35 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
     @Test func embeddedDefaultAndShippedConfigsLoadAndValidate() throws {
         let embedded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>")
         #expect(embedded.name == "balls-small" && embedded.model.encoderDim == 96 && embedded.mask.maskedSpatialFraction == 0.5)
-        for name in ["balls-vjepa.yaml", "tiny-balls.yaml"] {
+        for name in ["balls-vjepa.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml"] {
             let path = repository.appendingPathComponent("experiments/\(name)").path
             _ = try ConfigLoader.loadFile(TrainingConfig.self, path: path)
         }
         let reference = try ConfigLoader.loadFile(TrainingConfig.self, path: repository.appendingPathComponent("experiments/balls-vjepa.yaml").path)
         #expect(reference.model == VideoJEPAConfig())   // the peer's reference size is the model default
+        let grasp = try ConfigLoader.loadFile(TrainingConfig.self, path: repository.appendingPathComponent("experiments/grasp-ac.yaml").path)
+        #expect(grasp.kind == .actionConditioned && grasp.actionModel.predictor == .transformer && grasp.clipLength == 8)
+        #expect(grasp.loss.rollout > 0 && grasp.loss.inverseDynamics > 0)
+    }
+
+    @Test func actionConditionedConfigsRoundTripAndCheckTheirKeys() throws {
+        let c = try ConfigLoader.load(TrainingConfig.self, yaml: "kind: action_conditioned\nmodel: {predictor: gru, frames: 6}", file: "ac.yaml")
+        #expect(c.actionModel.predictor == .gru && c.actionModel.frames == 6 && c.model == VideoJEPAConfig())
+        let resolved = try ConfigLoader.resolvedYAML(c)
+        #expect(resolved.contains("kind: action_conditioned") && !resolved.contains("mask:") && resolved.contains("rollout_steps"))
+        #expect(try ConfigLoader.load(TrainingConfig.self, yaml: resolved, file: "resolved") == c)
+        func message(_ yaml: String) -> String {
+            do {
+                _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: "ac.yaml")
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(message("kind: action_conditioned\nmodel: {tubelet: 2}").contains("model.tubelet: unknown key"))
+        #expect(message("kind: action_conditioned\nmask: {kind: future}").contains("mask"))
+        #expect(message("kind: action_conditioned\nmodel: {rollout_steps: 9}").contains("model.rollout_steps: must lie in [2, model.frames − 1]"))
+        #expect(message("kind: action_conditioned\nmodel: {predictor: lstm}").contains("model.predictor"))
+        #expect(message("kind: sideways").contains("kind"))
+        #expect(message("loss: {rollout: 1}").contains("loss.rollout: applies only to kind: action_conditioned"))
     }
 
     @Test func missingKeysTakeDefaultsAndResolvedYAMLRoundTrips() throws {

@@ -68,6 +68,24 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         #expect(Swift.abs(VarianceCovariance.covarianceLoss(orthogonal).item) < 1e-6)
         #expect(CollapseStats(Tensor.ones([4, 3])).deadFraction == 1)
     }
+
+    /// Per position, the terms equal the pooled ones computed on that position's samples alone;
+    /// tokens that differ only by position carry no spread.
+    @Test func positionwiseVarianceAndCovariance() {
+        let x = leaf([5, 3, 4], seed: 3)
+        expectGradients([x]) { VarianceCovariance.positionwiseVarianceLoss($0[0], gamma: 2) }
+        expectGradients([x]) { VarianceCovariance.positionwiseCovarianceLoss($0[0]) }
+        let perPosition = (0..<3).map { p in x.slice(axis: 1, p..<(p + 1)).reshaped([5, 4]) }
+        let variance = perPosition.map { VarianceCovariance.varianceLoss($0).item }.reduce(0, +) / 3
+        let covariance = perPosition.map { VarianceCovariance.covarianceLoss($0).item }.reduce(0, +) / 3
+        #expect(Swift.abs(VarianceCovariance.positionwiseVarianceLoss(x).item - variance) < 1e-5)
+        #expect(Swift.abs(VarianceCovariance.positionwiseCovarianceLoss(x).item - covariance) < 1e-5)
+        // Every sample the same, positions different: pooled spread is high, positionwise is none.
+        let sample: [Float] = [-2, 2, 0, 0, 2, -2, 0, 0]
+        let positionsOnly = Tensor(Array((0..<4).map { _ in sample }.joined()), shape: [4, 2, 4])
+        #expect(VarianceCovariance.varianceLoss(positionsOnly).item < 0.5)
+        #expect(Swift.abs(VarianceCovariance.positionwiseVarianceLoss(positionsOnly).item - 0.99) < 1e-3)
+    }
 }
 
 @Suite struct PredictorAndModelTests {

@@ -1,0 +1,237 @@
+import Config
+import NN
+import Tensors
+
+/// Sizes of the action-conditioned world model (`kind: action_conditioned`): a frame encoder,
+/// its EMA target, and a predictor of the next frame's latent from past latents and actions.
+public struct ActionJEPAConfig: Codable, Sendable, Equatable {
+    public enum EncoderKind: String, Codable, Sendable, CaseIterable { case vit, conv }
+    public enum PredictorKind: String, Codable, Sendable, CaseIterable { case transformer, gru }
+
+    /// Clip length T: teacher forcing predicts frames 1..<T from frames 0..<T−1.
+    public var frames = 8
+    public var imageSize = 64, channels = 1, actionDim = 3
+    public var encoder = EncoderKind.vit
+    /// ViT encoder: patch size, width, depth, heads.
+    public var patch = 8, encoderDim = 128, encoderDepth = 4, encoderHeads = 4
+    /// Conv encoder: one stride-2 stage per width; the latent is the last feature map as tokens.
+    public var convWidths = [32, 64, 128]
+    /// `transformer` (block-causal over frames and action tokens, on all tokens of a frame) or
+    /// `gru` (compact: one vector per frame, the encoder's tokens projected to `latent_dim`).
+    public var predictor = PredictorKind.transformer
+    public var predictorDim = 128, predictorDepth = 4, predictorHeads = 4
+    public var gruHidden = 256
+    /// Width of the compact latent of the GRU predictor.
+    public var pooledDim = 128
+    /// Frames 2…rollout_steps are also predicted autoregressively from frame 0 alone (feeding back
+    /// the model's own predictions); `loss.rollout` weighs their energy.
+    public var rolloutSteps = 2
+    /// Hidden width of the inverse-dynamics head (used when `loss.inverse_dynamics` > 0).
+    public var inverseDynamicsHidden = 256
+    public var mlpRatio: Float = 4
+    public var distance = EnergyDistance.l1
+
+    enum CodingKeys: String, CodingKey {
+        case frames, imageSize = "image_size", channels, actionDim = "action_dim", encoder, patch,
+             encoderDim = "encoder_dim", encoderDepth = "encoder_depth", encoderHeads = "encoder_heads",
+             convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
+             predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
+             inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance
+    }
+    public init() {}
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        frames = try c.decode(.frames, default: d.frames)
+        imageSize = try c.decode(.imageSize, default: d.imageSize)
+        channels = try c.decode(.channels, default: d.channels)
+        actionDim = try c.decode(.actionDim, default: d.actionDim)
+        encoder = try c.decode(.encoder, default: d.encoder)
+        patch = try c.decode(.patch, default: d.patch)
+        encoderDim = try c.decode(.encoderDim, default: d.encoderDim)
+        encoderDepth = try c.decode(.encoderDepth, default: d.encoderDepth)
+        encoderHeads = try c.decode(.encoderHeads, default: d.encoderHeads)
+        convWidths = try c.decode(.convWidths, default: d.convWidths)
+        predictor = try c.decode(.predictor, default: d.predictor)
+        predictorDim = try c.decode(.predictorDim, default: d.predictorDim)
+        predictorDepth = try c.decode(.predictorDepth, default: d.predictorDepth)
+        predictorHeads = try c.decode(.predictorHeads, default: d.predictorHeads)
+        gruHidden = try c.decode(.gruHidden, default: d.gruHidden)
+        pooledDim = try c.decode(.pooledDim, default: d.pooledDim)
+        rolloutSteps = try c.decode(.rolloutSteps, default: d.rolloutSteps)
+        inverseDynamicsHidden = try c.decode(.inverseDynamicsHidden, default: d.inverseDynamicsHidden)
+        mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
+        distance = try c.decode(.distance, default: d.distance)
+    }
+
+    /// The encoder's token grid [h, w].
+    public var grid: [Int] {
+        switch encoder {
+        case .vit: return [imageSize / patch, imageSize / patch]
+        case .conv:
+            var s = imageSize
+            for _ in convWidths { s = (s + 1) / 2 }
+            return [s, s]
+        }
+    }
+
+    /// Width of the backbone's tokens.
+    public var tokenDim: Int { encoder == .vit ? encoderDim : convWidths.last ?? 0 }
+
+    /// Width D of a latent token.
+    public var latentDim: Int { predictor == .gru ? pooledDim : tokenDim }
+
+    /// Tokens N of a frame's latent: the grid, or 1 for the pooled latent of the GRU predictor.
+    public var latentTokens: Int { predictor == .gru ? 1 : grid[0] * grid[1] }
+}
+
+/// The action-conditioned JEPA world model. A frame's latent is the context encoder's tokens
+/// (projected to one vector for the GRU predictor), layer-normalised without affine — the same
+/// normalisation as the targets, so predictions can be fed back in a rollout. Targets are the
+/// EMA target encoder's latents of the next frames (no gradient).
+public final class ActionConditionedJEPA: WorldModel {
+    public let config: ActionJEPAConfig
+    public let contextEncoder: any FrameEncoder
+    public let targetEncoder: any FrameEncoder
+    public let predictor: any ActionPredictor
+    /// Inverse dynamics: an MLP on each token of frames t and t+1 side by side, averaged over
+    /// tokens, predicts the action a_t (trained only when its loss weight is positive, but always
+    /// present so checkpoints have one layout).
+    public let inverseDynamics: MLP
+    let ema: EMA
+
+    public init(config: ActionJEPAConfig, rng: inout RandomGenerator) throws {
+        self.config = config
+        func encoder(_ rng: inout RandomGenerator) -> any FrameEncoder {
+            let backbone: any FrameEncoder
+            switch config.encoder {
+            case .vit:
+                backbone = VisionTransformer(imageSize: config.imageSize, patch: config.patch, channels: config.channels,
+                                             dim: config.encoderDim, depth: config.encoderDepth, heads: config.encoderHeads,
+                                             mlpRatio: config.mlpRatio, posEmbed: .sincos, rng: &rng)
+            case .conv:
+                backbone = ConvEncoder(channels: config.channels, widths: config.convWidths, pooled: false, rng: &rng)
+            }
+            guard config.predictor == .gru else { return backbone }
+            return ProjectedPoolEncoder(backbone: backbone, tokens: config.grid[0] * config.grid[1],
+                                        tokenDim: config.tokenDim, latentDim: config.pooledDim, rng: &rng)
+        }
+        contextEncoder = encoder(&rng)
+        targetEncoder = encoder(&rng)
+        try targetEncoder.copyParameters(from: contextEncoder)
+        ema = EMA(target: targetEncoder.namedParameters())
+        let d = config.latentDim
+        switch config.predictor {
+        case .transformer:
+            predictor = ActionTransformerPredictor(latentDim: d, actionDim: config.actionDim, dim: config.predictorDim,
+                                                   depth: config.predictorDepth, heads: config.predictorHeads,
+                                                   grid: config.grid, frames: config.frames - 1,
+                                                   mlpRatio: config.mlpRatio, rng: &rng)
+        case .gru:
+            predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden, rng: &rng)
+        }
+        inverseDynamics = MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng)
+    }
+
+    public var checkpointModules: [String: Module] {
+        ["context_encoder": contextEncoder, "target_encoder": targetEncoder, "predictor": predictor,
+         "inverse_dynamics": inverseDynamics]
+    }
+
+    public var trainableParameters: [NamedParameter] {
+        ["context_encoder": contextEncoder, "predictor": predictor, "inverse_dynamics": inverseDynamics]
+            .sorted { $0.key < $1.key }
+            .flatMap { prefix, module in module.namedParameters().map { (name: "\(prefix).\($0.name)", tensor: $0.tensor) } }
+    }
+
+    /// Encoder output per frame before normalisation: [B, T, N, D] (N = 1 for the compact latent).
+    /// `frames`: [B, T, C, H, W].
+    func rawLatents(_ frames: Tensor, encoder: any FrameEncoder) -> Tensor {
+        let (b, t) = (frames.shape[0], frames.shape[1])
+        precondition(frames.rank == 5, "ActionConditionedJEPA: frames must be [B, T, C, H, W], got \(frames.shape)")
+        let tokens = encoder.tokens(frames.reshaped([b * t] + Array(frames.shape[2...])))   // [B·T, N, D]
+        return tokens.reshaped([b, t, tokens.shape[1], tokens.shape[2]])
+    }
+
+    static func normalized(_ x: Tensor) -> Tensor { x.layerNorm(weight: nil, bias: nil, eps: 1e-6) }
+
+    /// Latents of frames [B, T, C, H, W] by the target encoder, the space goals and predictions
+    /// live in: [B, T, N, D]. No graph.
+    public func encode(_ frames: Tensor) -> Tensor {
+        noGrad { Self.normalized(rawLatents(frames, encoder: targetEncoder)) }
+    }
+
+    /// Autoregressive prediction. `latents`: [B, K, N, D] (K ≥ 1 known frames); `actions`:
+    /// [B, K − 1 + H, A], the actions taken at every known frame but the last, then the H actions
+    /// to roll out. Returns the predicted latents of the next H frames, [B, H, N, D]. The
+    /// predictor reads at most its window of most recent frames.
+    public func rollout(latents: Tensor, actions: Tensor) -> Tensor {
+        let k = latents.shape[1], horizon = actions.shape[1] - (k - 1)
+        precondition(horizon >= 1, "rollout: \(actions.shape[1]) actions for \(k) known frames leave nothing to predict")
+        var sequence = (0..<k).map { latents.slice(axis: 1, $0..<($0 + 1)) }
+        var predicted: [Tensor] = []
+        for step in 0..<horizon {
+            let end = k + step, start = max(0, end - predictor.window)
+            let next = predictor(latents: concat(Array(sequence[start..<end]), axis: 1),
+                                 actions: actions.slice(axis: 1, start..<end))
+            let last = next.slice(axis: 1, (end - start - 1)..<(end - start))
+            sequence.append(last)
+            predicted.append(last)
+        }
+        return concat(predicted, axis: 1)
+    }
+
+    /// The loss of a batch of clips `frames` [B, T, C, H, W] with `actions` [B, T, A] (action t
+    /// leads from frame t to t+1): teacher forcing (every frame t+1 predicted from the context
+    /// latents of frames ≤ t), the rollout energy of frames 2…rollout_steps predicted from frame 0
+    /// through the model's own predictions, inverse dynamics (MSE of the predicted actions), and the
+    /// variance/covariance/SIGReg terms on the context encoder's (normalised) latents.
+    public func loss(frames: Tensor, actions: Tensor, weights: JEPALossWeights, sigregSeed: UInt64 = 0) -> JEPALoss {
+        let (b, t) = (frames.shape[0], frames.shape[1])
+        precondition(t >= 2 && actions.shape == [b, t, config.actionDim],
+                     "ActionConditionedJEPA.loss: frames \(frames.shape) and actions \(actions.shape) do not match")
+        let targets = encode(frames)
+        let z = Self.normalized(rawLatents(frames, encoder: contextEncoder))
+        let inputs = z.slice(axis: 1, 0..<(t - 1))
+        let teacherForced = predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)))
+        let next = noGrad { targets.slice(axis: 1, 1..<t) }
+        let prediction = energy(predicted: teacherForced, target: next, distance: config.distance)
+        var total = prediction * weights.prediction
+        var parts = JEPALoss.Parts()
+        parts.copyBaseline = noGrad {
+            energy(predicted: targets.slice(axis: 1, 0..<(t - 1)), target: next, distance: config.distance).item
+        }
+        let r = min(config.rolloutSteps, t - 1)
+        if weights.rollout > 0, r >= 2 {
+            // Frame 1's prediction from frame 0 is the teacher-forced one (the predictor is causal).
+            let first = teacherForced.slice(axis: 1, 0..<1)
+            let rolled = rollout(latents: concat([z.slice(axis: 1, 0..<1), first], axis: 1),
+                                 actions: actions.slice(axis: 1, 0..<r))
+            let value = energy(predicted: rolled, target: noGrad { targets.slice(axis: 1, 2..<(r + 1)) },
+                               distance: config.distance)
+            parts.rollout = value.item
+            total = total + value * weights.rollout
+        }
+        if weights.inverseDynamics > 0 {
+            let pairs = concat([z.slice(axis: 1, 0..<(t - 1)), z.slice(axis: 1, 1..<t)], axis: 3)   // [B, T−1, N, 2D]
+            let predicted = inverseDynamics(pairs).mean(axes: [2])
+            let value = (predicted - actions.slice(axis: 1, 0..<(t - 1))).squared().mean()
+            parts.inverseDynamics = value.item
+            total = total + value * weights.inverseDynamics
+        }
+        // On the normalised latents (the space the predictor reads and the targets live in), per
+        // token position across the B·T frames: spread across positions alone would otherwise
+        // satisfy the terms without the latents describing the frame's content.
+        let regularized = Regularization.apply(to: z.reshaped([b * t, z.shape[2], z.shape[3]]), weights: weights,
+                                               seed: sigregSeed, positionwise: true)
+        if let extra = regularized.total { total = total + extra }
+        parts.variance = regularized.variance
+        parts.covariance = regularized.covariance
+        parts.sigreg = regularized.sigreg
+        return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
+    }
+
+    /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.
+    public func updateTarget(momentum: Float) {
+        ema.update(from: contextEncoder.namedParameters(), momentum: momentum)
+    }
+}

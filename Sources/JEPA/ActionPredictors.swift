@@ -1,0 +1,142 @@
+import NN
+import Tensors
+
+/// Maps images to tokens: [B, C, H, W] → [B, N, D]. The frame encoders of the action-conditioned
+/// world model (an image ViT, or the convolutional encoder's final feature map as tokens).
+public protocol FrameEncoder: Module {
+    func tokens(_ images: Tensor) -> Tensor
+}
+
+extension VisionTransformer: FrameEncoder {
+    public func tokens(_ images: Tensor) -> Tensor { self(images) }
+}
+
+extension ConvEncoder: FrameEncoder {
+    public func tokens(_ images: Tensor) -> Tensor { self(images) }
+}
+
+/// The compact latent of a frame: the backbone's tokens, flattened and linearly projected to one
+/// vector ([B, 1, D]). A learned pooling: unlike a mean over tokens it keeps where things are, which
+/// mostly blank frames otherwise average away.
+public final class ProjectedPoolEncoder: Module, FrameEncoder {
+    public let backbone: any FrameEncoder
+    public let pool: Linear
+
+    public init(backbone: any FrameEncoder, tokens: Int, tokenDim: Int, latentDim: Int, rng: inout RandomGenerator) {
+        self.backbone = backbone
+        pool = Linear(tokens * tokenDim, latentDim, rng: &rng)
+    }
+
+    public func tokens(_ images: Tensor) -> Tensor {
+        let t = backbone.tokens(images)
+        return pool(t.reshaped([t.shape[0], 1, -1]))
+    }
+}
+
+/// A predictor of the next frame's latent from the latents of frames ≤ t and the actions taken at
+/// frames ≤ t. `latents`: [B, T, N, D], `actions`: [B, T, A]; the output at t is the prediction
+/// of frame t+1's latent, [B, T, N, D]. Causal: output t never depends on inputs after t.
+public protocol ActionPredictor: Module {
+    /// How many past frames the prediction reads (1 = Markov in the latent).
+    var window: Int { get }
+    func callAsFunction(latents: Tensor, actions: Tensor) -> Tensor
+}
+
+/// V-JEPA 2-AC style: per frame one action token followed by the frame's N latent tokens,
+/// projected to the predictor width and tagged with fixed sin-cos positions (time for the action
+/// token; time, row, column for the latent tokens); a transformer with block-causal attention
+/// (every token sees all tokens of its own and earlier frames); the latent tokens' outputs,
+/// projected back, are added to the frame's latent (the predictor learns the change).
+public final class ActionTransformerPredictor: Module, ActionPredictor {
+    public let actionEmbed: Linear
+    public let latentEmbed: Linear
+    public let blocks: [TransformerBlock]
+    public let norm: LayerNorm
+    public let proj: Linear
+    /// [frames, N, P] and [frames, P]; not parameters.
+    let latentPositions: Constant
+    let actionPositions: Constant
+    let maskCache = MaskCache()
+
+    public let window: Int
+
+    /// - Parameters:
+    ///   - grid: the encoder's token grid [h, w] (N = h·w).
+    ///   - frames: the longest input sequence (the sliding window of a rollout).
+    public init(latentDim: Int, actionDim: Int, dim: Int, depth: Int, heads: Int, grid: [Int], frames: Int,
+                mlpRatio: Float = 4, initStd: Float = 0.02, rng: inout RandomGenerator) {
+        actionEmbed = Linear(actionDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
+        latentEmbed = Linear(latentDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
+        blocks = (0..<depth).map { l in
+            let block = TransformerBlock(dim, heads: heads, mlpRatio: mlpRatio,
+                                         initialization: .truncatedNormal(std: initStd), rng: &rng)
+            let s = 1 / (2 * Float(l + 1)).squareRoot()
+            Init.scale(block.attn.proj.weight, by: s)
+            Init.scale(block.mlp.fc2.weight, by: s)
+            return block
+        }
+        norm = LayerNorm(dim)
+        // Zero-initialised so that an untrained predictor predicts "nothing changes" exactly.
+        proj = Linear(dim, latentDim, initialization: .truncatedNormal(std: initStd), rng: &rng)
+        Init.scale(proj.weight, by: 0)
+        latentPositions = Constant(SinCosPositionEmbedding.table3D(dim: dim, frames: frames, gridHeight: grid[0],
+                                                                   gridWidth: grid[1]).reshaped([frames, grid[0] * grid[1], dim]))
+        actionPositions = Constant(SinCosPositionEmbedding.table1D(dim: dim, length: frames))
+        window = frames
+        super.init()
+    }
+
+    public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
+        let (b, t, n) = (z.shape[0], z.shape[1], z.shape[2])
+        precondition(z.rank == 4 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+                     "ActionTransformerPredictor: latents \(z.shape) and actions \(a.shape) do not match")
+        precondition(t <= window, "ActionTransformerPredictor: \(t) frames exceed the predictor's \(window)")
+        let p = latentEmbed.weight.shape[0]
+        let x = latentEmbed(z) + latentPositions.value.slice(axis: 0, 0..<t)
+        let u = (actionEmbed(a) + actionPositions.value.slice(axis: 0, 0..<t)).reshaped([b, t, 1, p])
+        var h = concat([u, x], axis: 2).reshaped([b, t * (n + 1), p])
+        let mask = maskCache.mask(frames: t, tokensPerFrame: n + 1)
+        for block in blocks { h = block(h, mask: mask) }
+        h = norm(h).reshaped([b, t, n + 1, p]).slice(axis: 2, 1..<(n + 1))
+        return z + proj(h)
+    }
+}
+
+/// Block-causal masks by frame count, built once.
+final class MaskCache {
+    private var masks: [Int: Tensor] = [:]
+    func mask(frames: Int, tokensPerFrame: Int) -> Tensor {
+        if let m = masks[frames] { return m }
+        let m = MultiHeadAttention.blockCausalMask(frames: frames, tokensPerFrame: tokensPerFrame)
+        masks[frames] = m
+        return m
+    }
+}
+
+/// The compact predictor: a GRU step per frame on a pooled latent (N = 1, `ProjectedPoolEncoder`). The latent, projected,
+/// is the hidden state; the embedded action is the input; the new hidden state, projected back, is
+/// added to the latent. Markov in the latent, so it is cheap to roll out (planning).
+public final class ActionGRUPredictor: Module, ActionPredictor {
+    public let actionEmbed: Linear
+    public let inProj: Linear
+    public let cell: GRUCell
+    public let outProj: Linear
+
+    public var window: Int { 1 }
+
+    public init(latentDim: Int, actionDim: Int, hidden: Int, rng: inout RandomGenerator) {
+        actionEmbed = Linear(actionDim, hidden, rng: &rng)
+        inProj = Linear(latentDim, hidden, rng: &rng)
+        cell = GRUCell(hidden, hidden, rng: &rng)
+        outProj = Linear(hidden, latentDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
+        Init.scale(outProj.weight, by: 0)   // an untrained predictor predicts "nothing changes"
+    }
+
+    public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
+        let (b, t) = (z.shape[0], z.shape[1])
+        precondition(z.rank == 4 && z.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+                     "ActionGRUPredictor: latents \(z.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
+        let h = cell(actionEmbed(a).reshaped([b, t, 1, -1]), inProj(z))
+        return z + outProj(h)
+    }
+}
