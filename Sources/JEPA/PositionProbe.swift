@@ -4,10 +4,13 @@ import Tensors
 
 /// A quick linear probe of what a video JEPA's frozen target encoder knows about the true state:
 /// clips of `model.config.frames` frames starting at `clipStart` in each episode, features = the
-/// target-encoder tokens of the clip's last temporal position, mean-pooled; ridge-regressed onto the
-/// named state entries of that frame. Fitted on `trainEpisodes`, scored (R²) on `testEpisodes`.
+/// target-encoder tokens of the clip's last temporal position, average-pooled to a `poolGrid` ×
+/// `poolGrid` grid and flattened (1 = the mean token, which forgets where things are);
+/// ridge-regressed onto the named state entries of that frame. Fitted on `trainEpisodes`, scored
+/// (R²) on `testEpisodes`.
 public func probeState(of model: VideoJEPA, datasetPath: String, names: [String], clipStart: Int = 8,
-                       trainEpisodes: Range<Int>, testEpisodes: Range<Int>, batch: Int = 32) throws -> [Double] {
+                       poolGrid: Int = 4, trainEpisodes: Range<Int>, testEpisodes: Range<Int>,
+                       batch: Int = 32) throws -> [Double] {
     let file = try HDF5File(path: datasetPath, mode: .readOnly)
     let allNames = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
     let columns = try names.map { name -> Int in
@@ -23,6 +26,10 @@ public func probeState(of model: VideoJEPA, datasetPath: String, names: [String]
     }
     let grid = model.contextEncoder.patchEmbed.grid
     let perFrame = grid[1] * grid[2], last = (grid[0] - 1) * perFrame
+    guard poolGrid >= 1, grid[1] % poolGrid == 0, grid[2] % poolGrid == 0 else {
+        throw ProbeError("the probe's pooling grid \(poolGrid) must divide the token grid \(grid[1])×\(grid[2])")
+    }
+    let (cellH, cellW) = (grid[1] / poolGrid, grid[2] / poolGrid)
     let stateCount = allNames.count
 
     func features(_ range: Range<Int>) throws -> (x: [Double], y: [Double]) {
@@ -39,7 +46,9 @@ public func probeState(of model: VideoJEPA, datasetPath: String, names: [String]
                 y += columns.map { Double(states[s + $0]) }
             }
             let clips = Tensor(clip, shape: [rows.count, 1, t, h, w])
-            let pooled = model.targetFeatures(clips).slice(axis: 1, last..<(last + perFrame)).mean(axes: [1])
+            let frame = model.targetFeatures(clips).slice(axis: 1, last..<(last + perFrame))      // [B, h·w, D]
+            let d = frame.shape[2]
+            let pooled = frame.reshaped([rows.count, poolGrid, cellH, poolGrid, cellW, d]).mean(axes: [2, 4])
             x += pooled.scalars.map(Double.init)
         }
         return (x, y)

@@ -22,6 +22,9 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: "State entries to predict, comma-separated (default: ball0.x,ball0.y for video runs; gripper.x,gripper.y,object0.x,object0.y for action-conditioned runs).")
     var names: String?
 
+    @Option(help: "Video runs: average the last frame's tokens over a g×g grid before the probe (1 = the mean token).")
+    var poolGrid = 4
+
     @Option(help: "Episodes used to fit the probe (taken from the end of the file, after the test episodes).")
     var trainEpisodes = 2000
 
@@ -47,7 +50,8 @@ struct ProbeCommand: ParsableCommand {
             if video {
                 let model = try VideoJEPA(config: config.model, rng: &rng)
                 if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
-                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, poolGrid: poolGrid,
+                                    trainEpisodes: train, testEpisodes: test)
             } else {
                 let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
                 if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }

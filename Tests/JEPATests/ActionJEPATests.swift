@@ -171,6 +171,21 @@ private func tinyGraspSetup(_ name: String, predictor: ActionJEPAConfig.Predicto
         #expect(parameters(resumed) == parameters(straight))
     }
 
+    /// The probe reads frames of held-out episodes and scores each named state entry; the gripper's
+    /// position is visible in any latent that keeps where things are, even an untrained one.
+    @Test func stateProbeOfAnActionConditionedModel() throws {
+        let (config, dir) = try tinyGraspSetup("probe", predictor: .transformer)
+        _ = try generateDataset(world: GraspWorld(config: GraspConfig()), episodes: 150, frames: 8, seed: 5, to: dir + "/probe.h5")
+        var rng = RandomGenerator(seed: 1)
+        let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+        let r2 = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["gripper.x", "gripper.y"],
+                                frameIndices: [1, 3, 5, 7], trainEpisodes: 0..<120, testEpisodes: 120..<150)
+        #expect(r2.count == 2 && r2.allSatisfy { $0.isFinite && $0 > 0.2 }, "\(r2)")
+        #expect(throws: ProbeError.self) {
+            _ = try probeState(of: model, datasetPath: dir + "/grasp.h5", names: ["ball0.x"], trainEpisodes: 0..<12, testEpisodes: 12..<16)
+        }
+    }
+
     @Test func passiveDataIsRefusedWithAReason() throws {
         var (config, dir) = try tinyGraspSetup("passive", predictor: .gru)
         var balls = BallsConfig()
