@@ -46,7 +46,8 @@ enum RowKernels {
     static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = V(repeating: -.infinity)
         var i = 0
-        while i + 8 <= n { acc = pointwiseMax(acc, load(x + i)); i += 8 }
+        // A compare-and-select; `pointwiseMax` is lowered lane by lane (IEEE maximum's NaN rules).
+        while i + 8 <= n { let v = load(x + i); acc.replace(with: v, where: v .> acc); i += 8 }
         var m = acc.max()
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
