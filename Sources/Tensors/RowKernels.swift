@@ -52,4 +52,21 @@ enum RowKernels {
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
     }
+
+    /// (Σ ĝ, Σ ĝ·(x − mean)) with ĝ = g ⊙ w (w = 1 when nil): the two sums of layer norm's backward.
+    @inline(__always)
+    static func layerNormGradientSums(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ x: UnsafePointer<Float>,
+                                      _ n: Int, mean: Float) -> (Float, Float) {
+        var accG = V(repeating: 0), accGX = V(repeating: 0)
+        let mv = V(repeating: mean)
+        var i = 0
+        if let w {
+            while i + 8 <= n { let gh = load(g + i) * load(w + i); accG += gh; accGX += gh * (load(x + i) - mv); i += 8 }
+        } else {
+            while i + 8 <= n { let gh = load(g + i); accG += gh; accGX += gh * (load(x + i) - mv); i += 8 }
+        }
+        var sg = accG.sum(), sgx = accGX.sum()
+        while i < n { let gh = g[i] * (w?[i] ?? 1); sg += gh; sgx += gh * (x[i] - mean); i += 1 }
+        return (sg, sgx)
+    }
 }
