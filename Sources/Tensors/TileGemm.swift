@@ -52,8 +52,15 @@ enum TileGemm {
                 let src = b + (j + jj) * ldb
                 for p in 0..<k { pack[p * width + jj] = src[p] }
             }
+        } else if w == width {
+            // Two vector moves per row: a 64-byte memmove call each would cost more than the copy.
+            for p in 0..<k {
+                let src = b + p * ldb + j, dst = UnsafeMutableRawPointer(pack + p * width)
+                dst.storeBytes(of: load(src), as: V.self)
+                dst.storeBytes(of: load(src + 8), toByteOffset: 32, as: V.self)
+            }
         } else {
-            for p in 0..<k { (pack + p * width).update(from: b + p * ldb + j, count: w) }
+            for p in 0..<k { for jj in 0..<w { pack[p * width + jj] = b[p * ldb + j + jj] } }
         }
     }
 
