@@ -7,7 +7,7 @@ import PackageDescription
 // Build with JEPA_PORTABLE=1 in the environment for older x86-64 CPUs.
 #if arch(x86_64)
 let kernelSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["JEPA_PORTABLE"] == nil
-    ? [.unsafeFlags(["-target-cpu", "haswell"])] : []
+    ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("FMA")] : []
 #else
 let kernelSettings: [SwiftSetting] = []
 #endif

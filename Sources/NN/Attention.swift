@@ -16,8 +16,9 @@ public final class MultiHeadAttention: Module {
     }
 
     /// `x`: [B, N, dim]. `mask`: [N, N] or [B, N, N], 1 where query i may attend to key j.
-    public func callAsFunction(_ x: Tensor, mask: Tensor? = nil) -> Tensor {
-        proj(selfAttention(qkv: qkv(x), heads: heads, mask: mask))
+    /// `residual` ([B, N, dim]) is added to the output inside the `proj` product.
+    public func callAsFunction(_ x: Tensor, mask: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
+        proj(selfAttention(qkv: qkv(x), heads: heads, mask: mask), residual: residual)
     }
 
     /// Block-causal mask over frames of `tokensPerFrame` tokens each (frame-major order):

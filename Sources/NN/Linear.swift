@@ -17,7 +17,8 @@ public final class Linear: Module {
         self.bias = bias ? initialization.bias(outFeatures, fanIn: inFeatures, rng: &rng) : nil
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.linear(weight: weight, bias: bias)
+    /// `residual` (the output's shape) is added in the same pass, as a skip connection.
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        x.linear(weight: weight, bias: bias, residual: residual)
     }
 }

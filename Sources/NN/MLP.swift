@@ -13,7 +13,8 @@ public final class MLP: Module {
         self.activation = activation
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        fc2(activation(fc1(x)))
+    /// `residual` (the output's shape) is added to the output inside the `fc2` product.
+    public func callAsFunction(_ x: Tensor, residual: Tensor? = nil) -> Tensor {
+        fc2(activation(fc1(x)), residual: residual)
     }
 }

@@ -21,7 +21,7 @@ public final class TransformerBlock: Module {
 
     /// `x`: [B, N, dim]; `mask` as `MultiHeadAttention`.
     public func callAsFunction(_ x: Tensor, mask: Tensor? = nil) -> Tensor {
-        let h = x + attn(norm1(x), mask: mask)
-        return h + mlp(norm2(h))
+        let h = attn(norm1(x), mask: mask, residual: x)
+        return mlp(norm2(h), residual: h)
     }
 }

@@ -74,28 +74,45 @@ func batchedGemm(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
 }
 
 extension Tensor {
-    /// `x · Wᵀ + b` over the last axis, with W stored [out, in] as in PyTorch. Fused so the
-    /// bias rides in the product and backward is three GEMM-sized passes.
-    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+    /// `x · Wᵀ + b` over the last axis, with W stored [out, in] as in PyTorch, plus an optional
+    /// `residual` of the output's shape. Fused so the bias and the residual ride in the product
+    /// (the output is seeded with them before the GEMM accumulates into it) and backward is three
+    /// GEMM-sized passes.
+    public func linear(weight: Tensor, bias: Tensor?, residual: Tensor? = nil) -> Tensor {
         precondition(weight.rank == 2, "linear: weight must be [out, in], got shape \(weight.shape)")
         let (outF, inF) = (weight.shape[0], weight.shape[1])
         precondition(rank >= 1 && shape[rank - 1] == inF, "linear: input shape \(shape) does not end in \(inF) (weight shape \(weight.shape))")
         if let bias { precondition(bias.shape == [outF], "linear: bias shape \(bias.shape), expected [\(outF)]") }
+        let outShape = Array(shape.dropLast()) + [outF]
+        if let residual { precondition(residual.shape == outShape, "linear: residual shape \(residual.shape), expected \(outShape)") }
         let rows = count / inF
-        let out = Tensor(uninitialized: Array(shape.dropLast()) + [outF])
-        var beta: Float = 0
-        if let bias {
-            let po = out.ptr, pb = bias.ptr
+        let out = Tensor(uninitialized: outShape)
+        let po = out.ptr
+        switch (bias?.ptr, residual?.ptr) {
+        case let (pb?, pr?):
+            Parallel.forChunks(rows, cost: outF) { r in
+                for i in r {
+                    let o = po + i * outF, x = pr + i * outF
+                    for j in 0..<outF { o[j] = x[j] + pb[j] }
+                }
+            }
+        case let (pb?, nil):
             Parallel.forChunks(rows, cost: outF) { r in for i in r { (po + i * outF).update(from: pb, count: outF) } }
-            beta = 1
+        case let (nil, pr?):
+            Parallel.forChunks(rows, cost: outF) { r in (po + r.lowerBound * outF).update(from: pr + r.lowerBound * outF, count: r.count * outF) }
+        case (nil, nil):
+            break
         }
         BLAS.gemm(transB: true, m: rows, n: outF, k: inF, a: ptr, lda: inF, b: weight.ptr, ldb: inF,
-                  beta: beta, c: out.ptr, ldc: outF)
+                  beta: bias == nil && residual == nil ? 0 : 1, c: po, ldc: outF)
         let x = detached(), w = weight.detached()
-        let inputs = bias.map { [self, weight, $0] } ?? [self, weight]
+        var inputs = [self, weight]
+        if let bias { inputs.append(bias) }
+        if let residual { inputs.append(residual) }
         let needX = requiresGrad, needW = weight.requiresGrad, needB = bias?.requiresGrad ?? false
+        let needR = residual?.requiresGrad ?? false
         return out.recorded("linear", inputs) { g in
-            var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
+            var gx: Tensor? = nil, gw: Tensor? = nil
             if needX {
                 let t = Tensor(uninitialized: x.shape)
                 BLAS.gemm(m: rows, n: inF, k: outF, a: g.ptr, lda: outF, b: w.ptr, ldb: inF, c: t.ptr, ldc: inF)
@@ -106,8 +123,10 @@ extension Tensor {
                 BLAS.gemm(transA: true, m: outF, n: inF, k: rows, a: g.ptr, lda: outF, b: x.ptr, ldb: inF, c: t.ptr, ldc: inF)
                 gw = t
             }
-            if needB { gb = g.reshaped([rows, outF]).sum(axes: [0]) }
-            return bias == nil ? [gx, gw] : [gx, gw, gb]
+            var grads = [gx, gw]
+            if bias != nil { grads.append(needB ? g.reshaped([rows, outF]).sum(axes: [0]) : nil) }
+            if residual != nil { grads.append(needR ? g : nil) }
+            return grads
         }
     }
 }

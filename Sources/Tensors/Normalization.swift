@@ -98,14 +98,8 @@ extension Tensor {
                     for i in r {
                         let gi = pg + i * d, xi = px + i * d, o = pt + i * d
                         let mu = pm[i], rs = pr[i]
-                        var sg: Float = 0, sgx: Float = 0
-                        for j in 0..<d {
-                            let gh = gi[j] * (pw?[j] ?? 1)
-                            sg += gh
-                            sgx += gh * (xi[j] - mu) * rs
-                        }
-                        sg /= Float(d)
-                        sgx /= Float(d)
+                        let (sumG, sumGX) = RowKernels.layerNormGradientSums(gi, pw, xi, d, mean: mu)
+                        let sg = sumG / Float(d), sgx = sumGX * rs / Float(d)
                         for j in 0..<d {
                             let gh = gi[j] * (pw?[j] ?? 1)
                             o[j] = rs * (gh - sg - (xi[j] - mu) * rs * sgx)

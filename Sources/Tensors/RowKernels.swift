@@ -46,9 +46,27 @@ enum RowKernels {
     static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = V(repeating: -.infinity)
         var i = 0
-        while i + 8 <= n { acc = pointwiseMax(acc, load(x + i)); i += 8 }
+        // A compare-and-select; `pointwiseMax` is lowered lane by lane (IEEE maximum's NaN rules).
+        while i + 8 <= n { let v = load(x + i); acc.replace(with: v, where: v .> acc); i += 8 }
         var m = acc.max()
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
+    }
+
+    /// (Σ ĝ, Σ ĝ·(x − mean)) with ĝ = g ⊙ w (w = 1 when nil): the two sums of layer norm's backward.
+    @inline(__always)
+    static func layerNormGradientSums(_ g: UnsafePointer<Float>, _ w: UnsafePointer<Float>?, _ x: UnsafePointer<Float>,
+                                      _ n: Int, mean: Float) -> (Float, Float) {
+        var accG = V(repeating: 0), accGX = V(repeating: 0)
+        let mv = V(repeating: mean)
+        var i = 0
+        if let w {
+            while i + 8 <= n { let gh = load(g + i) * load(w + i); accG += gh; accGX += gh * (load(x + i) - mv); i += 8 }
+        } else {
+            while i + 8 <= n { let gh = load(g + i); accG += gh; accGX += gh * (load(x + i) - mv); i += 8 }
+        }
+        var sg = accG.sum(), sgx = accGX.sum()
+        while i < n { let gh = g[i] * (w?[i] ?? 1); sg += gh; sgx += gh * (x[i] - mean); i += 1 }
+        return (sg, sgx)
     }
 }
