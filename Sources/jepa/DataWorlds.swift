@@ -33,10 +33,27 @@ enum WorldRegistry {
         }
         let merged = base.merging(patch) { _, new in new }
         do {
-            return try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: merged))
+            return try decode(merged)
         } catch let error as DecodingError {
+            // Some decoding errors come without a key path: find the key by trying each alone.
+            if case let .dataCorrupted(context) = error, context.codingPath.isEmpty {
+                for key in patch.keys.sorted() where (try? decode(base.merging([key: patch[key]!]) { _, new in new }) as C) == nil {
+                    throw DataCommandError("--config: \(key): invalid value\(found(key, in: patch)) for this setting")
+                }
+            }
             throw DataCommandError("--config: " + describe(error, in: patch))
         }
+    }
+
+    static func decode<C: Decodable>(_ object: [String: Any]) throws -> C {
+        try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: object))
+    }
+
+    static func found(_ key: String, in patch: [String: Any]) -> String {
+        guard let value = patch[key] else { return "" }
+        let text = (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed))
+            .flatMap { String(data: $0, encoding: .utf8) } ?? "\(value)"
+        return " \(text)"
     }
 
     /// "key: expected a number, found "fast"" for a value of the wrong type.
@@ -52,10 +69,8 @@ enum WorldRegistry {
             }
         }
         func found(_ path: [CodingKey]) -> String {
-            guard let first = path.first, let value = patch[first.stringValue] else { return "" }
-            let text = (try? JSONSerialization.data(withJSONObject: value, options: .fragmentsAllowed))
-                .flatMap { String(data: $0, encoding: .utf8) } ?? "\(value)"
-            return ", found \(text)"
+            guard let first = path.first, patch[first.stringValue] != nil else { return "" }
+            return "," + Self.found(first.stringValue, in: patch).replacingOccurrences(of: " ", with: " found ", options: .anchored)
         }
         switch error {
         case let .typeMismatch(type, context), let .valueNotFound(type, context):

@@ -150,6 +150,12 @@ func expectGradients(_ inputs: [Tensor], _ f: ([Tensor]) -> Tensor,
         let x = leaf([2, 3, 5], seed: 18), w = leaf([4, 5], seed: 19), b = leaf([4], seed: 20)
         expectGradients([x, w, b]) { $0[0].linear(weight: $0[1], bias: $0[2]) }
         expectGradients([x, w]) { $0[0].linear(weight: $0[1], bias: nil) }
+        let r = leaf([2, 3, 4], seed: 21)
+        expectGradients([x, w, b, r]) { $0[0].linear(weight: $0[1], bias: $0[2], residual: $0[3]) }
+        expectGradients([x, w, r]) { $0[0].linear(weight: $0[1], bias: nil, residual: $0[2]) }
+        let fused = x.linear(weight: w, bias: b, residual: r).scalars
+        let separate = (x.linear(weight: w, bias: b) + r).scalars
+        #expect(zip(fused, separate).allSatisfy { Swift.abs($0 - $1) <= 1e-5 })
     }
 
     @Test func largeProductsSplitAcrossWorkersMatchOneWorker() {
