@@ -102,3 +102,44 @@ public func probeState(of model: ActionConditionedJEPA, datasetPath: String, nam
     let probe = try RidgeProbe(features: train.x, targets: train.y, count: nTrain)
     return RidgeProbe.r2(predicted: probe.predict(test.x, count: nTest), actual: test.y, count: nTest)
 }
+
+/// Open-loop prediction on held-out clips: from the target latent of frame `clipStart` of each
+/// episode and the recorded actions, roll the model out `horizon` frames and compare with the
+/// target latents of the frames that followed. Returns, per step k = 1…horizon, the mean energy of
+/// the model's prediction and of the "nothing changes" prediction (frame `clipStart`'s latent).
+public func rolloutEnergies(of model: ActionConditionedJEPA, datasetPath: String, episodes: Range<Int>,
+                            clipStart: Int = 8, horizon: Int = 4, batch: Int = 32) throws -> (model: [Double], copy: [Double]) {
+    let file = try HDF5File(path: datasetPath, mode: .readOnly)
+    let frameShape = try file.shape(of: "frames")
+    guard frameShape.count == 4, try file.shape(of: "actions").last == model.config.actionDim else {
+        throw ProbeError("\(datasetPath): needs one-channel frames [N, T, H, W] and \(model.config.actionDim) actions per frame")
+    }
+    let (count, length, h, w, a) = (frameShape[0], frameShape[1], frameShape[2], frameShape[3], model.config.actionDim)
+    guard horizon >= 1, clipStart + horizon < length, episodes.upperBound <= count else {
+        throw ProbeError("\(datasetPath): \(count) episodes of \(length) frames do not hold \(horizon) steps from frame \(clipStart)")
+    }
+    var modelSum = [Double](repeating: 0, count: horizon), copySum = modelSum
+    for start in stride(from: episodes.lowerBound, to: episodes.upperBound, by: batch) {
+        let rows = start..<min(start + batch, episodes.upperBound)
+        let frames = try file.readUInt8("frames", rows: rows).values
+        let actions = try file.readFloat32("actions", rows: rows).values
+        var images: [Float] = [], taken: [Float] = []
+        for e in 0..<rows.count {
+            let base = (e * length + clipStart) * h * w
+            images += frames[base..<(base + (horizon + 1) * h * w)].map { Float($0) / 255 }
+            let first = (e * length + clipStart) * a
+            taken += actions[first..<(first + horizon * a)]
+        }
+        let latents = model.encode(Tensor(images, shape: [rows.count, horizon + 1, 1, h, w]))
+        let predicted = noGrad { model.rollout(latents: latents.slice(axis: 1, 0..<1),
+                                               actions: Tensor(taken, shape: [rows.count, horizon, a])) }
+        for k in 1...horizon {
+            let target = latents.slice(axis: 1, k..<(k + 1))
+            let d = model.config.distance
+            modelSum[k - 1] += Double(energyPerClip(predicted: predicted.slice(axis: 1, (k - 1)..<k), target: target, distance: d).scalars.reduce(0, +))
+            copySum[k - 1] += Double(energyPerClip(predicted: latents.slice(axis: 1, 0..<1), target: target, distance: d).scalars.reduce(0, +))
+        }
+    }
+    let n = Double(episodes.count)
+    return (modelSum.map { $0 / n }, copySum.map { $0 / n })
+}

@@ -56,6 +56,11 @@ struct ProbeCommand: ParsableCommand {
                 let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
                 if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
                 r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+                if restore {
+                    let e = try rolloutEnergies(of: model, datasetPath: dataPath, episodes: test)
+                    print("  open-loop rollout on episodes \(test) from frame 8, energy per step (model / nothing-changes): "
+                          + zip(e.model, e.copy).enumerated().map { String(format: "k=%d %.4f / %.4f", $0 + 1, $1.0, $1.1) }.joined(separator: ", "))
+                }
             }
             print("  \(label): " + zip(keys, r2).map { "R²(\($0)) = \(String(format: "%.3f", $1))" }.joined(separator: "  "))
         }

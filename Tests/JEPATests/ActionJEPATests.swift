@@ -186,6 +186,25 @@ private func tinyGraspSetup(_ name: String, predictor: ActionJEPAConfig.Predicto
         }
     }
 
+    /// An untrained predictor predicts "nothing changes" exactly (its output layer starts at zero),
+    /// so its open-loop energies equal the copy baseline's; a trained-looking one departs from it.
+    @Test(arguments: [ActionJEPAConfig.PredictorKind.transformer, .gru])
+    func rolloutEnergiesStartAtTheCopyBaseline(_ kind: ActionJEPAConfig.PredictorKind) throws {
+        let (config, dir) = try tinyGraspSetup("energies-\(kind)", predictor: kind)
+        var rng = RandomGenerator(seed: 2)
+        let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+        let fresh = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 2, horizon: 3)
+        #expect(fresh.model.count == 3 && fresh.model == fresh.copy && fresh.copy.allSatisfy { $0 > 0 })
+        for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
+            p.assign(Tensor.uniform(p.shape, low: -0.1, high: 0.1, using: &rng))
+        }
+        let moved = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 2, horizon: 3)
+        #expect(moved.copy == fresh.copy && moved.model != fresh.model)
+        #expect(throws: ProbeError.self) {
+            _ = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 6, horizon: 3)
+        }
+    }
+
     @Test func passiveDataIsRefusedWithAReason() throws {
         var (config, dir) = try tinyGraspSetup("passive", predictor: .gru)
         var balls = BallsConfig()
