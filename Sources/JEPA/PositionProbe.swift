@@ -5,11 +5,11 @@ import Tensors
 /// A quick linear probe of what a video JEPA's frozen target encoder knows about the true state:
 /// clips of `model.config.frames` frames starting at `clipStart` in each episode, features = the
 /// target-encoder tokens of the clip's last temporal position, average-pooled to a `poolGrid` ×
-/// `poolGrid` grid and flattened (1 = the mean token, which forgets where things are);
+/// `poolGrid` grid and flattened (1 = the mean token);
 /// ridge-regressed onto the named state entries of that frame. Fitted on `trainEpisodes`, scored
 /// (R²) on `testEpisodes`.
 public func probeState(of model: VideoJEPA, datasetPath: String, names: [String], clipStart: Int = 8,
-                       poolGrid: Int = 4, trainEpisodes: Range<Int>, testEpisodes: Range<Int>,
+                       poolGrid: Int = 2, trainEpisodes: Range<Int>, testEpisodes: Range<Int>,
                        batch: Int = 32) throws -> [Double] {
     let file = try HDF5File(path: datasetPath, mode: .readOnly)
     let allNames = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))

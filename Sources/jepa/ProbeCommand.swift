@@ -23,7 +23,7 @@ struct ProbeCommand: ParsableCommand {
     var names: String?
 
     @Option(help: "Video runs: average the last frame's tokens over a g×g grid before the probe (1 = the mean token).")
-    var poolGrid = 4
+    var poolGrid = 2
 
     @Option(help: "Episodes used to fit the probe (taken from the end of the file, after the test episodes).")
     var trainEpisodes = 2000
