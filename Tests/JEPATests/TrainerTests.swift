@@ -72,6 +72,24 @@ private func parameters(_ t: Trainer) -> [Float] {
         #expect(parameters(resumed) == parameters(straight))
     }
 
+    /// The probe reads held-out clips and scores each named state entry; one ball's position is
+    /// visible through any encoder that keeps where things are, even an untrained one.
+    @Test func stateProbeOfAVideoModel() throws {
+        let (config, dir) = try tinySetup("probe")
+        var balls = BallsConfig()
+        (balls.width, balls.height, balls.minRadius, balls.maxRadius, balls.minBalls, balls.maxBalls) = (16, 16, 2, 3, 1, 1)
+        _ = try generateDataset(world: BallsWorld(config: balls), episodes: 200, frames: 12, seed: 4, to: dir + "/probe.h5")
+        var rng = RandomGenerator(seed: 1)
+        let model = try VideoJEPA(config: config.model, rng: &rng)
+        let r2 = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["ball0.x", "ball0.y"],
+                                trainEpisodes: 0..<160, testEpisodes: 160..<200)
+        #expect(r2.count == 2 && r2.allSatisfy { $0.isFinite && $0 > 0.2 }, "\(r2)")
+        #expect(throws: ProbeError.self) {
+            _ = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["ball0.x"], poolGrid: 3,
+                               trainEpisodes: 0..<160, testEpisodes: 160..<200)
+        }
+    }
+
     @Test func dataOfTheWrongSizeIsRefused() throws {
         var (config, dir) = try tinySetup("mismatch")
         config.model.imageSize = 32
