@@ -52,10 +52,23 @@ struct TrainCommand: ParsableCommand {
         let (trainingConfig, runDirectory) = try resolveRun()
         let yaml = try ConfigLoader.resolvedYAML(trainingConfig)
         try ensureData(trainingConfig)
-        if resume == nil { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
+        // A run replaced with --force is set aside until the new one has started, so that a bad
+        // config or dataset leaves it as it was.
+        let replaced = resume == nil ? try prepareRunDirectory(runDirectory) : nil
+        let trainer: Trainer
+        do {
+            if resume == nil { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
+            trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil)
+        } catch {
+            if let replaced {
+                try? FileManager.default.removeItem(atPath: runDirectory)
+                try? FileManager.default.moveItem(atPath: replaced, toPath: runDirectory)
+            }
+            throw error
+        }
+        if let replaced { try FileManager.default.removeItem(atPath: replaced) }
 
         StopSignal.install()
-        let trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil)
         let progress = TrainingProgress(total: trainingConfig.train.steps, startStep: trainer.step)
         if resume != nil { say("resuming \(runDirectory) at step \(trainer.step)") }
         say("training \(trainingConfig.name): \(trainer.model.trainableParameters.reduce(0) { $0 + $1.tensor.count }) trainable parameters, "
@@ -92,14 +105,23 @@ struct TrainCommand: ParsableCommand {
             loaded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>", overrides: overrides)
         }
         let directory = runs + "/" + loaded.name
+        if FileManager.default.fileExists(atPath: directory), !force {
+            throw ValidationError("run directory \(directory) exists; continue it with --resume \(directory) or replace it with --force")
+        }
+        return (loaded, directory)
+    }
+
+    /// Creates the run directory; an existing one (only with --force) is moved aside and its new
+    /// path returned, for the caller to delete once the new run has started.
+    func prepareRunDirectory(_ directory: String) throws -> String? {
+        var replaced: String?
         if FileManager.default.fileExists(atPath: directory) {
-            guard force else {
-                throw ValidationError("run directory \(directory) exists; continue it with --resume \(directory) or replace it with --force")
-            }
-            try FileManager.default.removeItem(atPath: directory)
+            let aside = directory + ".replaced-\(ProcessInfo.processInfo.processIdentifier)"
+            try FileManager.default.moveItem(atPath: directory, toPath: aside)
+            replaced = aside
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        return (loaded, directory)
+        return replaced
     }
 
     /// Generates the default dataset when the config asks for it and it is missing.
