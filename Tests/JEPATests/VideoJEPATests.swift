@@ -163,3 +163,32 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         expectGradients([x]) { v in var r = RandomGenerator(seed: 3); return SIGReg.loss(v[0], directions: 4, knots: 5, rng: &r) }
     }
 }
+
+@Suite struct SurpriseTests {
+    /// Window w of a clip scores exactly what the clip's frames w… scored alone do; windows follow
+    /// the stride and are attributed to their first predicted frame.
+    @Test func windowsSlideOverTheClip() throws {
+        var rng = RandomGenerator(seed: 8)
+        var config = tinyConfig()
+        config.frames = 3
+        let model = try VideoJEPA(config: config, rng: &rng)
+        let clips = try ballClips(batch: 2, frames: 7, seed: 2, offset: 0).permuted([0, 2, 1, 3, 4])   // [B, T, C, H, W]
+        let scorer = try SurpriseScorer(model: model, contextFrames: 2, stride: 2)
+        #expect(scorer.windowStarts(length: 7) == [0, 2, 4] && scorer.scoredFrames(length: 7) == [2, 4, 6])
+        let scores = try scorer.surprise(clips)
+        #expect(scores.shape == [2, 3] && scores.scalars.allSatisfy { $0.isFinite && $0 > 0 })
+        let alone = try scorer.surprise(clips.slice(axis: 1, 4..<7))
+        #expect(alone.shape == [2, 1])
+        #expect(zip(alone.scalars, [scores.scalars[2], scores.scalars[5]]).allSatisfy { Swift.abs($0 - $1) <= 1e-6 })
+    }
+
+    @Test func badScoringInputsAreClearErrors() throws {
+        var rng = RandomGenerator(seed: 9)
+        let model = try VideoJEPA(config: tinyConfig(), rng: &rng)
+        #expect(throws: ProbeError.self) { _ = try SurpriseScorer(model: model, contextFrames: 2) }   // window is 2 frames
+        #expect(throws: ProbeError.self) { _ = try SurpriseScorer(model: model, contextFrames: 1, stride: 0) }
+        let scorer = try SurpriseScorer(model: model, contextFrames: 1)
+        #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 1, 1, 16, 16])) }  // shorter than a window
+        #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 4, 1, 8, 8])) }    // wrong frame size
+    }
+}
