@@ -52,6 +52,6 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "NN", "Tensors", "HDF5"]),
-        .testTarget(name: "JEPATests", dependencies: ["JEPA", "NN", "Tensors", "Worlds"]),
+        .testTarget(name: "JEPATests", dependencies: ["JEPA", "NN", "Tensors", "Worlds", "HDF5"]),
     ]
 )

@@ -59,6 +59,33 @@ extension HDF5File {
         }
     }
 
+    /// The stored element type when it is one of `ElementType` (unsigned 8-bit, signed 64-bit,
+    /// 32- or 64-bit float), else a description such as "float (2 bytes)" or "string (variable length)".
+    public func elementType(of path: String) throws -> Result<ElementType, StoredTypeDescription> {
+        try withHDF5 {
+            let (dataset, _) = try openDataset(path)
+            defer { H5Oclose(dataset) }
+            let type = H5Dget_type(dataset)
+            defer { H5Tclose(type) }
+            let size = H5Tget_size(type)
+            switch H5Tget_class(type) {
+            case H5T_INTEGER where size == 1 && H5Tget_sign(type) == H5T_SGN_NONE: return .success(.uint8)
+            case H5T_INTEGER where size == 8 && H5Tget_sign(type) == H5T_SGN_2: return .success(.int64)
+            case H5T_FLOAT where size == 4: return .success(.float32)
+            case H5T_FLOAT where size == 8: return .success(.float64)
+            case H5T_INTEGER:
+                return .failure(StoredTypeDescription(text: "\(H5Tget_sign(type) == H5T_SGN_NONE ? "unsigned" : "signed") integer (\(size) bytes)"))
+            default: return .failure(StoredTypeDescription(text: Self.describe(type: type)))
+            }
+        }
+    }
+
+    /// A stored element type the wrapper has no `ElementType` for, described for error messages.
+    public struct StoredTypeDescription: Error, CustomStringConvertible, Sendable {
+        public let text: String
+        public var description: String { text }
+    }
+
     // MARK: - Whole-dataset reads (any stored integer or float type is converted by HDF5)
 
     /// Reads any integer or float dataset as Float (float16, float64, uint8, int64, ... are converted).

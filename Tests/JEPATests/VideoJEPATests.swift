@@ -1,3 +1,5 @@
+import Foundation
+import HDF5
 import Testing
 import NN
 import Tensors
@@ -190,5 +192,42 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         let scorer = try SurpriseScorer(model: model, contextFrames: 1)
         #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 1, 1, 16, 16])) }  // shorter than a window
         #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 4, 1, 8, 8])) }    // wrong frame size
+    }
+}
+
+@Suite struct ClipFileTests {
+    private func file(_ name: String, _ body: (HDF5File) throws -> Void) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("clipfile-\(name)-\(UUID().uuidString).h5").path
+        let f = try HDF5File(path: path, mode: .truncate)
+        try body(f)
+        try f.close()
+        return path
+    }
+
+    @Test func readsBothLayoutsAndTypes() throws {
+        let bytes = try file("u8") { try $0.write("frames", shape: [2, 3, 4, 4], uint8: (0..<96).map { UInt8($0) }) }
+        let clips = try ClipFile(path: bytes)
+        #expect((clips.count, clips.length, clips.channels, clips.height, clips.width) == (2, 3, 1, 4, 4))
+        let second = try clips.read(1..<2)
+        #expect(second.shape == [1, 3, 1, 4, 4] && second.scalars.first == 48 / 255 && second.scalars.last == 95 / 255)
+        let floats = try file("f32") { try $0.write("frames", shape: [1, 2, 3, 4, 4], float32: (0..<96).map { Float($0) / 96 }) }
+        let colour = try ClipFile(path: floats)
+        let read = try colour.read(0..<1)
+        #expect(colour.channels == 3 && read.scalars[5] == 5 / 96)
+    }
+
+    @Test func badClipFilesAreClearErrors() throws {
+        func message(_ path: String) -> String {
+            do { _ = try ClipFile(path: path); return "no error" } catch { return "\(error)" }
+        }
+        let missing = try file("missing") { try $0.write("clips", shape: [1, 2, 4, 4], uint8: [UInt8](repeating: 0, count: 32)) }
+        #expect(message(missing).contains("no /frames dataset") && message(missing).contains("clips"))
+        let rank = try file("rank") { try $0.write("frames", shape: [2, 16], uint8: [UInt8](repeating: 0, count: 32)) }
+        #expect(message(rank).contains("[2, 16]"))
+        let wide = try file("f64") { try $0.write("frames", shape: [1, 2, 2, 2], float64: [Double](repeating: 0, count: 8)) }
+        #expect(message(wide).contains("float64") && message(wide).contains("expected uint8"))
+        let empty = try file("empty") { try $0.write("frames", shape: [0, 2, 4, 4], uint8: []) }
+        #expect(message(empty).contains("no clips"))
+        #expect(message("/nonexistent/clips.h5") != "no error")
     }
 }

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Checkpoints
+import Config
+import Foundation
+import JEPA
+import Tensors
+
+/// `jepa score`: energy-based surprise of every clip of an HDF5 file under a video JEPA checkpoint.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Energy-based surprise of clips under a video JEPA checkpoint.",
+        discussion: "A window of the model's clip length slides over each clip by --stride frames; the first "
+            + "--context frames of a window are context and the energy between the predicted and the target "
+            + "encoder's features of the rest is the window's surprise, attributed to its first predicted frame. "
+            + "Writes one row per clip (clip, surprise_max, surprise_mean) and, with --frames-output, one row per "
+            + "scored frame (clip, frame, energy).")
+
+    @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video).", valueName: "path"))
+    var checkpoint: String
+
+    @Option(help: ArgumentHelp("HDF5 file with /frames [N, T, H, W] or [N, T, C, H, W], uint8 or float32 in [0, 1].", valueName: "clips.h5"))
+    var input: String
+
+    @Option(help: ArgumentHelp("Per-clip CSV to write.", valueName: "scores.csv"))
+    var output: String
+
+    @Option(help: ArgumentHelp("Per-frame CSV to write (optional).", valueName: "frames.csv"))
+    var framesOutput: String?
+
+    @Option(help: "Context frames per window (default: half the model's clip length, rounded down to the tubelet).")
+    var context: Int?
+
+    @Option(help: "Frames between window starts.")
+    var stride = 1
+
+    @Option(help: "Clips per batch.")
+    var batch = 16
+
+    func run() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        let saved = try CheckpointIO.read(checkpoint)
+        let config = try ConfigLoader.load(TrainingConfig.self, yaml: saved.config, file: checkpoint + " (config attribute)")
+        guard config.kind == .video else {
+            throw ValidationError("\(checkpoint): jepa score needs a video JEPA checkpoint (kind: video); this one is \(config.kind.rawValue)")
+        }
+        var rng = RandomGenerator(seed: config.seed)
+        let model = try VideoJEPA(config: config.model, rng: &rng)
+        _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil)
+        model.contextEncoder.eval()
+        model.targetEncoder.eval()
+        model.predictor.eval()
+        let m = config.model
+        let scorer = try SurpriseScorer(model: model, contextFrames: context ?? max(m.tubelet, m.frames / 2 / m.tubelet * m.tubelet),
+                                        stride: stride)
+        let clips = try ClipFile(path: input)
+        guard [clips.channels, clips.height, clips.width] == [m.channels, m.imageSize, m.imageSize] else {
+            throw ValidationError("\(input): frames are \(clips.channels)×\(clips.height)×\(clips.width) (C×H×W); the model takes \(m.channels)×\(m.imageSize)×\(m.imageSize)")
+        }
+        guard clips.length >= m.frames else {
+            throw ValidationError("\(input): clips have \(clips.length) frames, fewer than the model's window of \(m.frames)")
+        }
+        let scored = scorer.scoredFrames(length: clips.length)
+        // Rows are appended batch by batch to temporary files, renamed into place at the end.
+        let clipCSV = try CSVFile(path: output, header: "clip,surprise_max,surprise_mean")
+        let frameCSV = try framesOutput.map { try CSVFile(path: $0, header: "clip,frame,energy") }
+        let start = Date()
+        for first in Swift.stride(from: 0, to: clips.count, by: batch) {
+            let rows = first..<min(first + batch, clips.count)
+            let energies = try scorer.surprise(clips.read(rows)).scalars
+            var clipLines = "", frameLines = ""
+            for (i, clip) in rows.enumerated() {
+                let series = Array(energies[(i * scored.count)..<((i + 1) * scored.count)])
+                clipLines += "\(clip),\(series.max()!),\(series.reduce(0, +) / Float(series.count))\n"
+                for (frame, e) in zip(scored, series) { frameLines += "\(clip),\(frame),\(e)\n" }
+            }
+            try clipCSV.append(clipLines)
+            try frameCSV?.append(frameLines)
+            let rate = Double(rows.upperBound) / max(Date().timeIntervalSince(start), 1e-9)
+            FileHandle.standardError.write(Data(String(format: "scored %d/%d clips  %.1f clips/s\n", rows.upperBound, clips.count, rate).utf8))
+        }
+        try clipCSV.finish()
+        try frameCSV?.finish()
+        say("wrote \(output)" + (framesOutput.map { " and \($0)" } ?? "") + ": \(clips.count) clips, "
+            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride))")
+    }
+}
+
+/// A CSV written under `<path>.partial` and renamed to `path` by `finish()`.
+final class CSVFile {
+    let path: String
+    let handle: FileHandle
+
+    init(path: String, header: String) throws {
+        self.path = path
+        guard FileManager.default.createFile(atPath: path + ".partial", contents: Data((header + "\n").utf8)) else {
+            throw ValidationError("cannot create \(path).partial")
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path + ".partial"))
+        try handle.seekToEnd()
+    }
+
+    func append(_ lines: String) throws { try handle.write(contentsOf: Data(lines.utf8)) }
+
+    func finish() throws {
+        try handle.close()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
+    }
+}
