@@ -41,7 +41,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     }
 
     public struct MaskSection: Codable, Sendable, Equatable {
-        /// `multiblock` (V-JEPA tube blocks) or `future` (predict the last frames from the first).
+        /// `multiblock` (V-JEPA tube blocks), `future` (predict the last frames from the first) or
+        /// `mixed` (each batch one of the two, `future` with probability `future_fraction`).
         public var kind = "multiblock"
         public var blocks = 8
         public var spatialScale = [0.15, 0.15]
@@ -50,10 +51,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         /// When set, every clip masks exactly this fraction of spatial positions (the peer's 0.5).
         public var maskedSpatialFraction: Double?
         public var futureContextFrames = 2
+        public var futureFraction = 0.5
         enum CodingKeys: String, CodingKey {
             case kind, blocks, spatialScale = "spatial_scale", aspectRatio = "aspect_ratio",
                  temporalScale = "temporal_scale", maskedSpatialFraction = "masked_spatial_fraction",
-                 futureContextFrames = "future_context_frames"
+                 futureContextFrames = "future_context_frames", futureFraction = "future_fraction"
         }
         public init() {}
         public init(from decoder: Decoder) throws {
@@ -65,15 +67,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             temporalScale = try c.decode(.temporalScale, default: d.temporalScale)
             maskedSpatialFraction = try c.decodeIfPresent(Double.self, forKey: .maskedSpatialFraction)
             futureContextFrames = try c.decode(.futureContextFrames, default: d.futureContextFrames)
+            futureFraction = try c.decode(.futureFraction, default: d.futureFraction)
         }
 
         /// The strategy this section describes.
         public func strategy() -> any MaskStrategy {
-            if kind == "future" { return FutureFrameMask(contextFrames: futureContextFrames) }
-            return MultiBlockTubeMask(blocks: blocks, spatialScale: spatialScale[0]...spatialScale[1],
-                                      aspectRatio: aspectRatio[0]...aspectRatio[1],
-                                      temporalScale: temporalScale[0]...temporalScale[1],
-                                      maskedSpatialFraction: maskedSpatialFraction)
+            let future = FutureFrameMask(contextFrames: futureContextFrames)
+            let tubes = MultiBlockTubeMask(blocks: blocks, spatialScale: spatialScale[0]...spatialScale[1],
+                                           aspectRatio: aspectRatio[0]...aspectRatio[1],
+                                           temporalScale: temporalScale[0]...temporalScale[1],
+                                           maskedSpatialFraction: maskedSpatialFraction)
+            switch kind {
+            case "future": return future
+            case "mixed": return MixedMask([(tubes, 1 - futureFraction), (future, futureFraction)])
+            default: return tubes
+            }
         }
     }
 
@@ -232,7 +240,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check(model.encoderDim % model.encoderHeads == 0, key: "model.encoder_heads", "must divide model.encoder_dim (\(model.encoderDim))")
         try check(model.predictorDim % model.predictorHeads == 0, key: "model.predictor_heads", "must divide model.predictor_dim (\(model.predictorDim))")
         try check(model.predictorDim % 8 == 0, key: "model.predictor_dim", "must be a multiple of 8 (sin-cos positions over time, rows and columns), got \(model.predictorDim)")
-        try check(["multiblock", "future"].contains(mask.kind), key: "mask.kind", "must be multiblock or future, got \(mask.kind)")
+        try check(["multiblock", "future", "mixed"].contains(mask.kind), key: "mask.kind", "must be multiblock, future or mixed, got \(mask.kind)")
+        try check(mask.futureFraction > 0 && mask.futureFraction < 1, key: "mask.future_fraction", "must lie in (0, 1), got \(mask.futureFraction)")
         for (key, r) in [("mask.spatial_scale", mask.spatialScale), ("mask.aspect_ratio", mask.aspectRatio),
                          ("mask.temporal_scale", mask.temporalScale)] {
             try check(r.count == 2 && r[0] > 0 && r[0] <= r[1], key: key, "must be [low, high] with 0 < low ≤ high, got \(r)")

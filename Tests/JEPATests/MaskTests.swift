@@ -246,3 +246,26 @@ struct FutureFrameMaskTests {
         #expect(c == FutureFrameMask(contextFrames: 2))
     }
 }
+
+@Suite struct MixedMaskTests {
+    /// Each batch is entirely one strategy's masks, drawn with the configured probability, and the
+    /// same generator state gives the same sequence.
+    @Test func batchesFollowTheProbabilities() throws {
+        let grid = TokenGrid(frames: 4, height: 4, width: 4)
+        let future = FutureFrameMask(contextFrames: 2)
+        let tubes = MultiBlockTubeMask(blocks: 1, spatialScale: 0.25...0.25, aspectRatio: 1...1, maskedSpatialFraction: 0.5)
+        let mixed = MixedMask([(tubes, 0.75), (future, 0.25)])
+        try mixed.validate(grid: grid)
+        var unused = RandomGenerator(seed: 0)
+        let futureMasks = future.masks(batch: 2, grid: grid, rng: &unused)
+        var rng = RandomGenerator(seed: 3), again = RandomGenerator(seed: 3)
+        var futureCount = 0
+        for _ in 0..<400 {
+            let m = mixed.masks(batch: 2, grid: grid, rng: &rng)
+            #expect(m == mixed.masks(batch: 2, grid: grid, rng: &again))
+            if m == futureMasks { futureCount += 1 } else { #expect(m.contextCount == 32 && m.targetCount == 32) }
+        }
+        #expect((70...130).contains(futureCount), "\(futureCount) of 400 batches used the future mask")
+        #expect(throws: MaskConfigError.self) { try MixedMask([(tubes, 0.5), (future, 0.6)]).validate(grid: grid) }
+    }
+}
