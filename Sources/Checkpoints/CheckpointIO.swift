@@ -233,7 +233,14 @@ public enum CheckpointIO {
     /// are not asked for are ignored. Returns the checkpoint (for `step`, `state`, `config`).
     @discardableResult
     public static func restore(_ path: String, into modules: [String: Module], optimizer: Optimizer?) throws -> Checkpoint {
-        let c = try read(path)
+        try restore(read(path), from: path, into: modules, optimizer: optimizer)
+    }
+
+    /// `restore(_:into:optimizer:)` from a checkpoint already read from `path` (its config first
+    /// tells what to build), so the file is read once.
+    @discardableResult
+    public static func restore(_ c: Checkpoint, from path: String, into modules: [String: Module],
+                               optimizer: Optimizer?) throws -> Checkpoint {
         var problems: [String] = []
         var sources: [String: [String: Tensor]] = [:]
         for group in modules.keys.sorted() {

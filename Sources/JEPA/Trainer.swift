@@ -54,21 +54,19 @@ public final class Trainer {
         self.runDirectory = runDirectory
         self.configYAML = configYAML
         var rng = RandomGenerator(seed: config.seed)
-        let expectedFrame: [Int]
-        switch config.kind {
-        case .video:
-            let video = try VideoJEPA(config: config.model, rng: &rng)
+        model = try makeWorldModel(config, rng: &rng)
+        if let video = model as? VideoJEPA {
             let g = video.contextEncoder.patchEmbed.grid
             let grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
             let strategy = config.mask.strategy()
             try strategy.validate(grid: grid)
-            (model, masks) = (video, (strategy, grid))
-            expectedFrame = [config.model.channels, config.model.imageSize, config.model.imageSize]
-        case .actionConditioned:
-            model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+            masks = (strategy, grid)
+        } else {
             masks = nil
-            expectedFrame = [config.actionModel.channels, config.actionModel.imageSize, config.actionModel.imageSize]
         }
+        let expectedFrame = config.kind == .video
+            ? [config.model.channels, config.model.imageSize, config.model.imageSize]
+            : [config.actionModel.channels, config.actionModel.imageSize, config.actionModel.imageSize]
         optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
                           weightDecay: config.optim.weightDecay)
         trainable = model.trainableParameters.map(\.tensor)

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Checkpoints
-import Config
 import Foundation
 import HDF5
 import JEPA
@@ -32,35 +30,32 @@ struct ProbeCommand: ParsableCommand {
     var testEpisodes = 500
 
     func run() throws {
-        let saved = try CheckpointIO.read(checkpoint)
-        let config = try ConfigLoader.load(TrainingConfig.self, yaml: saved.config, file: checkpoint + " (config attribute)")
+        let (config, step, trained) = try loadWorldModel(checkpoint: checkpoint)
         let dataPath = data ?? config.data.path
         let total = try HDF5File(path: dataPath, mode: .readOnly).shape(of: "frames")[0]
         guard trainEpisodes + testEpisodes <= total else {
             throw ValidationError("--train-episodes + --test-episodes (\(trainEpisodes + testEpisodes)) exceed the \(total) episodes of \(dataPath)")
         }
         let test = (total - testEpisodes)..<total, train = (total - testEpisodes - trainEpisodes)..<(total - testEpisodes)
-        let video = config.kind == .video
-        let keys = (names ?? (video ? "ball0.x,ball0.y" : "gripper.x,gripper.y,object0.x,object0.y"))
+        let keys = (names ?? (config.kind == .video ? "ball0.x,ball0.y" : "gripper.x,gripper.y,object0.x,object0.y"))
             .split(separator: ",").map(String.init)
         print("probe of \(keys.joined(separator: ", ")) on \(dataPath): fit on episodes \(train), scored on \(test)")
-        for (label, seed, restore) in [("trained (step \(saved.step))", config.seed, true), ("random init", config.seed &+ 1, false)] {
-            var rng = RandomGenerator(seed: seed)
+        var rng = RandomGenerator(seed: config.seed &+ 1)
+        let random = try makeWorldModel(config, rng: &rng)
+        for (label, model) in [("trained (step \(step))", trained), ("random init", random)] {
             let r2: [Double]
-            if video {
-                let model = try VideoJEPA(config: config.model, rng: &rng)
-                if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
-                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, poolGrid: poolGrid,
+            if let video = model as? VideoJEPA {
+                r2 = try probeState(of: video, datasetPath: dataPath, names: keys, poolGrid: poolGrid,
                                     trainEpisodes: train, testEpisodes: test)
-            } else {
-                let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
-                if restore { _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil) }
-                r2 = try probeState(of: model, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
-                if restore {
-                    let e = try rolloutEnergies(of: model, datasetPath: dataPath, episodes: test)
+            } else if let action = model as? ActionConditionedJEPA {
+                r2 = try probeState(of: action, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+                if model === trained {
+                    let e = try rolloutEnergies(of: action, datasetPath: dataPath, episodes: test)
                     print("  open-loop rollout on episodes \(test) from frame 8, energy per step (model / nothing-changes): "
                           + zip(e.model, e.copy).enumerated().map { String(format: "k=%d %.4f / %.4f", $0 + 1, $1.0, $1.1) }.joined(separator: ", "))
                 }
+            } else {
+                throw ValidationError("\(checkpoint): no probe for this model kind")
             }
             print("  \(label): " + zip(keys, r2).map { "R²(\($0)) = \(String(format: "%.3f", $1))" }.joined(separator: "  "))
         }

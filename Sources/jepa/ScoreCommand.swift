@@ -1,9 +1,6 @@
 import ArgumentParser
-import Checkpoints
-import Config
 import Foundation
 import JEPA
-import Tensors
 
 /// `jepa score`: energy-based surprise of every clip of an HDF5 file under a video JEPA checkpoint.
 struct ScoreCommand: ParsableCommand {
@@ -39,17 +36,10 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        let saved = try CheckpointIO.read(checkpoint)
-        let config = try ConfigLoader.load(TrainingConfig.self, yaml: saved.config, file: checkpoint + " (config attribute)")
-        guard config.kind == .video else {
+        let (config, _, loaded) = try loadWorldModel(checkpoint: checkpoint)
+        guard let model = loaded as? VideoJEPA else {
             throw ValidationError("\(checkpoint): jepa score needs a video JEPA checkpoint (kind: video); this one is \(config.kind.rawValue)")
         }
-        var rng = RandomGenerator(seed: config.seed)
-        let model = try VideoJEPA(config: config.model, rng: &rng)
-        _ = try CheckpointIO.restore(checkpoint, into: model.checkpointModules, optimizer: nil)
-        model.contextEncoder.eval()
-        model.targetEncoder.eval()
-        model.predictor.eval()
         let m = config.model
         let scorer = try SurpriseScorer(model: model, contextFrames: context ?? max(m.tubelet, m.frames / 2 / m.tubelet * m.tubelet),
                                         stride: stride)

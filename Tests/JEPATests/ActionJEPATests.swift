@@ -160,15 +160,20 @@ private func tinyGraspSetup(_ name: String, predictor: ActionJEPAConfig.Predicto
         config.train.steps = 12
         let straight = try Trainer(config: config, runDirectory: dir + "/straight", configYAML: "", resume: false)
         try straight.run()
-        let first = try Trainer(config: config, runDirectory: dir + "/split", configYAML: "", resume: false)
+        let yaml = try ConfigLoader.resolvedYAML(config)
+        let first = try Trainer(config: config, runDirectory: dir + "/split", configYAML: yaml, resume: false)
         try first.run(shouldStop: { first.step == 5 })
-        let resumed = try Trainer(config: config, runDirectory: dir + "/split", configYAML: "", resume: true)
+        let resumed = try Trainer(config: config, runDirectory: dir + "/split", configYAML: yaml, resume: true)
         #expect(resumed.step == 5)
         try resumed.run()
         func parameters(_ t: Trainer) -> [Float] {
             t.model.checkpointModules.sorted { $0.key < $1.key }.flatMap { $0.value.parameters() }.flatMap(\.scalars)
         }
         #expect(parameters(resumed) == parameters(straight))
+        let loaded = try loadWorldModel(checkpoint: dir + "/split/checkpoints/step_12.h5")
+        #expect(loaded.step == 12 && loaded.config.kind == .actionConditioned && loaded.model is ActionConditionedJEPA)
+        #expect(loaded.model.checkpointModules.sorted { $0.key < $1.key }.flatMap { $0.value.parameters() }.flatMap(\.scalars)
+                == parameters(resumed))
     }
 
     /// The probe reads frames of held-out episodes and scores each named state entry; the gripper's
