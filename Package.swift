@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Config", targets: ["Config"]),
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "JEPA", targets: ["JEPA"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,8 +42,9 @@ let package = Package(
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5"]),
         .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
+        .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "NN", "Tensors", "HDF5"]),
-        .testTarget(name: "JEPATests", dependencies: ["JEPA", "NN", "Tensors", "Worlds", "HDF5"]),
+        .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "JEPA", "Config", "Tensors", "Worlds", "HDF5"]),
     ]
 )

@@ -6,7 +6,7 @@ import Tensors
 /// its EMA target, and a predictor of the next frame's latent from past latents and actions.
 public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public enum EncoderKind: String, Codable, Sendable, CaseIterable { case vit, conv }
-    public enum PredictorKind: String, Codable, Sendable, CaseIterable { case transformer, gru }
+    public enum PredictorKind: String, Codable, Sendable, CaseIterable { case transformer, gru, recurrent }
 
     /// Clip length T: teacher forcing predicts frames 1..<T from frames 0..<T−1.
     public var frames = 8
@@ -16,12 +16,14 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var patch = 8, encoderDim = 128, encoderDepth = 4, encoderHeads = 4
     /// Conv encoder: one stride-2 stage per width; the latent is the last feature map as tokens.
     public var convWidths = [32, 64, 128]
-    /// `transformer` (block-causal over frames and action tokens, on all tokens of a frame) or
-    /// `gru` (compact: one vector per frame, the encoder's tokens projected to `latent_dim`).
+    /// `transformer` (block-causal over frames and action tokens, on all tokens of a frame),
+    /// `gru` (compact: one vector per frame, the encoder's tokens projected to `pooled_dim`; one
+    /// GRU step per action, Markov in the latent) or `recurrent` (the same compact latent, a GRU
+    /// carried across the frames of the window, so motion can be read from the history).
     public var predictor = PredictorKind.transformer
     public var predictorDim = 128, predictorDepth = 4, predictorHeads = 4
     public var gruHidden = 256
-    /// Width of the compact latent of the GRU predictor.
+    /// Width of the compact latent of the `gru` and `recurrent` predictors.
     public var pooledDim = 128
     /// Frames 2…rollout_steps are also predicted autoregressively from frame 0 alone (feeding back
     /// the model's own predictions); `loss.rollout` weighs their energy.
@@ -39,8 +41,21 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
              inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance
     }
     public init() {}
+
+    /// The defaults of `kind: next_frame`: no actions, a recurrent predictor.
+    public static var passive: Self {
+        var c = Self()
+        c.actionDim = 0
+        c.predictor = .recurrent
+        return c
+    }
+
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
+        try self.init(from: decoder, defaults: Self())
+    }
+
+    init(from decoder: Decoder, defaults d: Self) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
         frames = try c.decode(.frames, default: d.frames)
         imageSize = try c.decode(.imageSize, default: d.imageSize)
         channels = try c.decode(.channels, default: d.channels)
@@ -77,11 +92,14 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     /// Width of the backbone's tokens.
     public var tokenDim: Int { encoder == .vit ? encoderDim : convWidths.last ?? 0 }
 
-    /// Width D of a latent token.
-    public var latentDim: Int { predictor == .gru ? pooledDim : tokenDim }
+    /// Whether a frame's latent is one pooled vector (the `gru` and `recurrent` predictors).
+    public var isPooled: Bool { predictor != .transformer }
 
-    /// Tokens N of a frame's latent: the grid, or 1 for the pooled latent of the GRU predictor.
-    public var latentTokens: Int { predictor == .gru ? 1 : grid[0] * grid[1] }
+    /// Width D of a latent token.
+    public var latentDim: Int { isPooled ? pooledDim : tokenDim }
+
+    /// Tokens N of a frame's latent: the grid, or 1 for the pooled latent.
+    public var latentTokens: Int { isPooled ? 1 : grid[0] * grid[1] }
 }
 
 /// The action-conditioned JEPA world model. A frame's latent is the context encoder's tokens
@@ -95,8 +113,8 @@ public final class ActionConditionedJEPA: WorldModel {
     public let predictor: any ActionPredictor
     /// Inverse dynamics: an MLP on each token of frames t and t+1 side by side, averaged over
     /// tokens, predicts the action a_t (trained only when its loss weight is positive, but always
-    /// present so checkpoints have one layout).
-    public let inverseDynamics: MLP
+    /// present so checkpoints have one layout). None without actions (`action_dim` 0).
+    public let inverseDynamics: MLP?
     let ema: EMA
 
     public init(config: ActionJEPAConfig, rng: inout RandomGenerator) throws {
@@ -111,7 +129,7 @@ public final class ActionConditionedJEPA: WorldModel {
             case .conv:
                 backbone = ConvEncoder(channels: config.channels, widths: config.convWidths, pooled: false, rng: &rng)
             }
-            guard config.predictor == .gru else { return backbone }
+            guard config.isPooled else { return backbone }
             return ProjectedPoolEncoder(backbone: backbone, tokens: config.grid[0] * config.grid[1],
                                         tokenDim: config.tokenDim, latentDim: config.pooledDim, rng: &rng)
         }
@@ -128,17 +146,22 @@ public final class ActionConditionedJEPA: WorldModel {
                                                    mlpRatio: config.mlpRatio, rng: &rng)
         case .gru:
             predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden, rng: &rng)
+        case .recurrent:
+            predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
+                                           window: config.frames - 1, rng: &rng)
         }
-        inverseDynamics = MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng)
+        inverseDynamics = config.actionDim > 0
+            ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil
     }
 
     public var checkpointModules: [String: Module] {
-        ["context_encoder": contextEncoder, "target_encoder": targetEncoder, "predictor": predictor,
-         "inverse_dynamics": inverseDynamics]
+        var modules: [String: Module] = ["context_encoder": contextEncoder, "target_encoder": targetEncoder, "predictor": predictor]
+        modules["inverse_dynamics"] = inverseDynamics
+        return modules
     }
 
     public var trainableParameters: [NamedParameter] {
-        ["context_encoder": contextEncoder, "predictor": predictor, "inverse_dynamics": inverseDynamics]
+        checkpointModules.filter { $0.key != "target_encoder" }
             .sorted { $0.key < $1.key }
             .flatMap { prefix, module in module.namedParameters().map { (name: "\(prefix).\($0.name)", tensor: $0.tensor) } }
     }
@@ -211,7 +234,7 @@ public final class ActionConditionedJEPA: WorldModel {
             parts.rollout = value.item
             total = total + value * weights.rollout
         }
-        if weights.inverseDynamics > 0 {
+        if weights.inverseDynamics > 0, let inverseDynamics {
             let pairs = concat([z.slice(axis: 1, 0..<(t - 1)), z.slice(axis: 1, 1..<t)], axis: 3)   // [B, T−1, N, 2D]
             let predicted = inverseDynamics(pairs).mean(axes: [2])
             let value = (predicted - actions.slice(axis: 1, 0..<(t - 1))).squared().mean()

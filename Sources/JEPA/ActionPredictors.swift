@@ -48,7 +48,8 @@ public protocol ActionPredictor: Module {
 /// (every token sees all tokens of its own and earlier frames); the latent tokens' outputs,
 /// projected back, are added to the frame's latent (the predictor learns the change).
 public final class ActionTransformerPredictor: Module, ActionPredictor {
-    public let actionEmbed: Linear
+    /// None without actions: the frame's first token then carries only its time position.
+    public let actionEmbed: Linear?
     public let latentEmbed: Linear
     public let blocks: [TransformerBlock]
     public let norm: LayerNorm
@@ -65,7 +66,7 @@ public final class ActionTransformerPredictor: Module, ActionPredictor {
     ///   - frames: the longest input sequence (the sliding window of a rollout).
     public init(latentDim: Int, actionDim: Int, dim: Int, depth: Int, heads: Int, grid: [Int], frames: Int,
                 mlpRatio: Float = 4, initStd: Float = 0.02, rng: inout RandomGenerator) {
-        actionEmbed = Linear(actionDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
+        actionEmbed = actionDim > 0 ? Linear(actionDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng) : nil
         latentEmbed = Linear(latentDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
         blocks = (0..<depth).map { l in
             let block = TransformerBlock(dim, heads: heads, mlpRatio: mlpRatio,
@@ -93,7 +94,8 @@ public final class ActionTransformerPredictor: Module, ActionPredictor {
         precondition(t <= window, "ActionTransformerPredictor: \(t) frames exceed the predictor's \(window)")
         let p = latentEmbed.weight.shape[0]
         let x = latentEmbed(z) + latentPositions.value.slice(axis: 0, 0..<t)
-        let u = (actionEmbed(a) + actionPositions.value.slice(axis: 0, 0..<t)).reshaped([b, t, 1, p])
+        let positions = actionPositions.value.slice(axis: 0, 0..<t)
+        let u = (actionEmbed.map { $0(a) + positions } ?? positions.expanded(to: [b, t, p])).reshaped([b, t, 1, p])
         var h = concat([u, x], axis: 2).reshaped([b, t * (n + 1), p])
         let mask = maskCache.mask(frames: t, tokensPerFrame: n + 1)
         for block in blocks { h = block(h, mask: mask) }
@@ -138,5 +140,43 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
                      "ActionGRUPredictor: latents \(z.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
         let h = cell(actionEmbed(a).reshaped([b, t, 1, -1]), inProj(z))
         return z + outProj(h)
+    }
+}
+
+/// The compact latent with memory: a GRU carried across the frames of the window reads each
+/// frame's latent (and the action taken there) and its state, projected back, is added to the
+/// frame's latent. Unlike `ActionGRUPredictor` it can read motion from the history, which a
+/// passive world (no actions) needs: one frame does not say where a ball is going.
+public final class RecurrentPredictor: Module, ActionPredictor {
+    public let inProj: Linear
+    /// None without actions.
+    public let actionEmbed: Linear?
+    public let cell: GRUCell
+    public let outProj: Linear
+    public let window: Int
+
+    public init(latentDim: Int, actionDim: Int, hidden: Int, window: Int, rng: inout RandomGenerator) {
+        inProj = Linear(latentDim, hidden, rng: &rng)
+        actionEmbed = actionDim > 0 ? Linear(actionDim, hidden, rng: &rng) : nil
+        cell = GRUCell(hidden, hidden, rng: &rng)
+        outProj = Linear(hidden, latentDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
+        Init.scale(outProj.weight, by: 0)   // an untrained predictor predicts "nothing changes"
+        self.window = window
+    }
+
+    public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
+        let (b, t) = (z.shape[0], z.shape[1])
+        precondition(z.rank == 4 && z.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+                     "RecurrentPredictor: latents \(z.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
+        var x = inProj(z.reshaped([b, t, -1]))                                   // [B, T, H]
+        if let actionEmbed { x = x + actionEmbed(a) }
+        var h: Tensor? = nil
+        var states: [Tensor] = []
+        for step in 0..<t {
+            let next = cell(x.slice(axis: 1, step..<(step + 1)), h)                // [B, 1, H]
+            states.append(next)
+            h = next
+        }
+        return z + outProj(concat(states, axis: 1)).reshaped(z.shape)
     }
 }

@@ -64,9 +64,7 @@ public final class Trainer {
         } else {
             masks = nil
         }
-        let expectedFrame = config.kind == .video
-            ? [config.model.channels, config.model.imageSize, config.model.imageSize]
-            : [config.actionModel.channels, config.actionModel.imageSize, config.actionModel.imageSize]
+        let expectedFrame = config.frameShape
         optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
                           weightDecay: config.optim.weightDecay)
         trainable = model.trainableParameters.map(\.tensor)
@@ -138,6 +136,9 @@ public final class Trainer {
             let mask = masks.strategy.masks(batch: clips.shape[0], grid: masks.grid, rng: &maskRNG)
             loss = video.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target,
                               weights: config.loss, sigregSeed: sigregSeed)
+        } else if let action = model as? ActionConditionedJEPA, config.kind == .nextFrame {
+            let f = batch.frames
+            loss = action.loss(frames: f, actions: Tensor.zeros([f.shape[0], f.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
         } else if let action = model as? ActionConditionedJEPA, let actions = batch.actions {
             loss = action.loss(frames: batch.frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
         } else {

@@ -6,11 +6,17 @@ import NN
 /// out-of-range values are errors naming the key and the file (see `ConfigLoader`).
 public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     /// What is trained: `video` (V-JEPA with masked prediction on passive clips; `model` is a
-    /// `VideoJEPAConfig`) or `action_conditioned` (next-frame prediction from latents and actions;
-    /// `model` is an `ActionJEPAConfig`, and `mask` does not apply).
+    /// `VideoJEPAConfig`), `action_conditioned` (next-frame prediction from latents and actions;
+    /// `model` is an `ActionJEPAConfig`, and `mask` does not apply) or `next_frame` (the same
+    /// frame encoder and causal predictor with no actions, for passive video; `model.action_dim`
+    /// is 0).
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case video
         case actionConditioned = "action_conditioned"
+        case nextFrame = "next_frame"
+
+        /// Whether `model` is an `ActionJEPAConfig` (a frame encoder and a causal predictor).
+        public var isFrameModel: Bool { self != .video }
     }
 
     public var name = "balls-vjepa"
@@ -19,7 +25,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     public var data = DataSection()
     /// The `model` section when `kind` is `video`.
     public var model = VideoJEPAConfig()
-    /// The `model` section when `kind` is `action_conditioned`.
+    /// The `model` section when `kind` is `action_conditioned` or `next_frame`.
     public var actionModel = ActionJEPAConfig()
     public var mask = MaskSection()
     public var loss = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04)
@@ -171,6 +177,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             model = try c.decode(.model, default: d.model)
             mask = try c.decode(.mask, default: d.mask)
         case .actionConditioned: actionModel = try c.decode(.model, default: d.actionModel)
+        case .nextFrame: actionModel = try c.decode(.model, default: PassiveModelSection()).config
         }
         loss = try c.decode(.loss, default: d.loss)
         optim = try c.decode(.optim, default: d.optim)
@@ -191,7 +198,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         case .video:
             try c.encode(model, forKey: .model)
             try c.encode(mask, forKey: .mask)
-        case .actionConditioned:
+        case .actionConditioned, .nextFrame:
             try c.encode(actionModel, forKey: .model)
         }
         try c.encode(loss, forKey: .loss)
@@ -200,15 +207,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try c.encode(train, forKey: .train)
     }
 
+    /// The model's frame shape [C, H, W].
+    public var frameShape: [Int] {
+        kind.isFrameModel ? [actionModel.channels, actionModel.imageSize, actionModel.imageSize]
+            : [model.channels, model.imageSize, model.imageSize]
+    }
+
     /// Frames per training clip.
-    public var clipLength: Int { kind == .video ? model.frames : actionModel.frames }
+    public var clipLength: Int { kind.isFrameModel ? actionModel.frames : model.frames }
 
     public func validate() throws {
         try check(!name.isEmpty && !name.contains("/"), key: "name", "must be a non-empty name without '/', got \"\(name)\"")
         try check(data.batchSize >= 1, key: "data.batch_size", "must be at least 1, got \(data.batchSize)")
         switch kind {
         case .video: try validateVideo()
-        case .actionConditioned: try validateActionConditioned()
+        case .actionConditioned, .nextFrame: try validateFrameModel()
         }
         try check(optim.lr > 0 && optim.lr.isFinite, key: "optim.lr", "must be positive, got \(optim.lr)")
         try check(optim.minLr >= 0 && optim.minLr <= optim.lr, key: "optim.min_lr", "must lie in [0, optim.lr], got \(optim.minLr)")
@@ -248,13 +261,21 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         }
         try check(mask.blocks >= 1, key: "mask.blocks", "must be at least 1, got \(mask.blocks)")
         try check(loss.rollout == 0 && loss.inverseDynamics == 0, key: loss.rollout != 0 ? "loss.rollout" : "loss.inverse_dynamics",
-                  "applies only to kind: action_conditioned (this config trains kind: video)")
+                  "applies only to kind: action_conditioned or next_frame (this config trains kind: video)")
     }
 
-    func validateActionConditioned() throws {
+    func validateFrameModel() throws {
         let m = actionModel
+        if kind == .nextFrame {
+            try check(m.actionDim == 0, key: "model.action_dim", "must be 0 for kind: next_frame (no actions), got \(m.actionDim)")
+            try check(loss.inverseDynamics == 0, key: "loss.inverse_dynamics", "needs actions (kind: action_conditioned); this config trains kind: next_frame")
+            try check(m.predictor != .gru, key: "model.predictor",
+                      "gru reads one frame's latent, which does not say where things are moving; kind: next_frame needs recurrent or transformer")
+        } else {
+            try check(m.actionDim >= 1, key: "model.action_dim", "must be at least 1, got \(m.actionDim)")
+        }
         for (key, v) in [("model.frames", m.frames), ("model.image_size", m.imageSize), ("model.channels", m.channels),
-                         ("model.action_dim", m.actionDim), ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),
+                         ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),
                          ("model.encoder_depth", m.encoderDepth), ("model.encoder_heads", m.encoderHeads),
                          ("model.predictor_dim", m.predictorDim), ("model.predictor_depth", m.predictorDepth),
                          ("model.predictor_heads", m.predictorHeads), ("model.gru_hidden", m.gruHidden),
@@ -277,6 +298,14 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             try check(m.predictorDim % 8 == 0, key: "model.predictor_dim", "must be a multiple of 8 (sin-cos positions over time, rows and columns), got \(m.predictorDim)")
         }
     }
+}
+
+/// The `model` section of `kind: next_frame`: an `ActionJEPAConfig` whose omitted keys take the
+/// passive defaults (no actions, recurrent predictor).
+struct PassiveModelSection: Decodable {
+    var config = ActionJEPAConfig.passive
+    init() {}
+    init(from decoder: Decoder) throws { config = try ActionJEPAConfig(from: decoder, defaults: .passive) }
 }
 
 public enum TrainingError: Error, CustomStringConvertible {

@@ -6,7 +6,7 @@ import Tensors
 public func makeWorldModel(_ config: TrainingConfig, rng: inout RandomGenerator) throws -> any WorldModel {
     switch config.kind {
     case .video: return try VideoJEPA(config: config.model, rng: &rng)
-    case .actionConditioned: return try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
+    case .actionConditioned, .nextFrame: return try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
     }
 }
 

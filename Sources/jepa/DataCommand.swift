@@ -188,36 +188,43 @@ struct DataViolations: ParsableCommand {
 
     func run() throws {
         let world = try BallsWorld(config: WorldRegistry.config(BallsConfig(), overlay: readConfigFile(config)))
-        let workers = try output.workerCount()
-        let maker = BallsViolations(world: world)
-        let categories = ViolationCategory.allCases
         let started = Date()
-        var pairs = [ViolationPair?](repeating: nil, count: episodes)
-        var errors = [Error?](repeating: nil, count: episodes)
-        pairs.withUnsafeMutableBufferPointer { pairSlots in
-            errors.withUnsafeMutableBufferPointer { errorSlots in
-                let (p, e) = (UncheckedPointer(pairSlots), UncheckedPointer(errorSlots))
-                Parallel.forEach(min(workers, episodes)) { w in
-                    var i = w
-                    while i < episodes {
-                        do {
-                            p.buffer[i] = try maker.violationPair(index: i, seed: seed, frames: frames, category: categories[i % categories.count])
-                        } catch { e.buffer[i] = error }
-                        i += min(workers, episodes)
-                    }
-                }
-            }
-        }
-        if let index = errors.firstIndex(where: { $0 != nil }) { throw DataCommandError("pair \(index): \(errors[index]!)") }
-        let records = pairs.map { pair in
-            ViolationRecord(possible: pair!.possible, impossible: pair!.impossible, violationFrame: pair!.violationFrame,
-                            category: categories.firstIndex(of: pair!.category)!)
-        }
-        try writeViolationDataset(records, world: world, frames: frames, seed: seed, categoryNames: categories.map(\.rawValue),
-                                  to: output.out, overwrite: output.force)
+        try writeViolationSet(world: world, pairs: episodes, frames: frames, seed: seed, to: output.out,
+                              overwrite: output.force, workers: output.workerCount())
         say(String(format: "wrote %@: %d pairs (%d clips) x %d frames, %.1f s", output.out, episodes, 2 * episodes, frames,
                    Date().timeIntervalSince(started)))
     }
+}
+
+/// Makes `pairs` violation pairs (category p mod 4) in parallel and writes them to `path`.
+func writeViolationSet(world: BallsWorld, pairs count: Int, frames: Int, seed: UInt64, to path: String,
+                       overwrite: Bool, workers: Int) throws {
+    let maker = BallsViolations(world: world)
+    let categories = ViolationCategory.allCases
+    var pairs = [ViolationPair?](repeating: nil, count: count)
+    var errors = [Error?](repeating: nil, count: count)
+    let workers = max(1, min(workers, count))
+    pairs.withUnsafeMutableBufferPointer { pairSlots in
+        errors.withUnsafeMutableBufferPointer { errorSlots in
+            let (p, e) = (UncheckedPointer(pairSlots), UncheckedPointer(errorSlots))
+            Parallel.forEach(workers) { w in
+                var i = w
+                while i < count {
+                    do {
+                        p.buffer[i] = try maker.violationPair(index: i, seed: seed, frames: frames, category: categories[i % categories.count])
+                    } catch { e.buffer[i] = error }
+                    i += workers
+                }
+            }
+        }
+    }
+    if let index = errors.firstIndex(where: { $0 != nil }) { throw DataCommandError("pair \(index): \(errors[index]!)") }
+    let records = pairs.map { pair in
+        ViolationRecord(possible: pair!.possible, impossible: pair!.impossible, violationFrame: pair!.violationFrame,
+                        category: categories.firstIndex(of: pair!.category)!)
+    }
+    try writeViolationDataset(records, world: world, frames: frames, seed: seed, categoryNames: categories.map(\.rawValue),
+                              to: path, overwrite: overwrite)
 }
 
 /// Lets parallel workers fill disjoint slots of a buffer.

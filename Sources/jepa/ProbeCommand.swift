@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Evaluation
 import HDF5
 import JEPA
 import Tensors
@@ -17,7 +18,7 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Dataset to probe on (default: the run's data.path).", valueName: "file.h5"))
     var data: String?
 
-    @Option(help: "State entries to predict, comma-separated (default: ball0.x,ball0.y for video runs; gripper.x,gripper.y,object0.x,object0.y for action-conditioned runs).")
+    @Option(help: "State entries to predict, comma-separated (default: ball0.x,ball0.y for video and next_frame runs; gripper.x,gripper.y,object0.x,object0.y for action-conditioned runs).")
     var names: String?
 
     @Option(help: "Video runs: average the last frame's tokens over a g×g grid before the probe (1 = the mean token).")
@@ -37,7 +38,7 @@ struct ProbeCommand: ParsableCommand {
             throw ValidationError("--train-episodes + --test-episodes (\(trainEpisodes + testEpisodes)) exceed the \(total) episodes of \(dataPath)")
         }
         let test = (total - testEpisodes)..<total, train = (total - testEpisodes - trainEpisodes)..<(total - testEpisodes)
-        let keys = (names ?? (config.kind == .video ? "ball0.x,ball0.y" : "gripper.x,gripper.y,object0.x,object0.y"))
+        let keys = (names ?? (config.kind == .actionConditioned ? "gripper.x,gripper.y,object0.x,object0.y" : "ball0.x,ball0.y"))
             .split(separator: ",").map(String.init)
         print("probe of \(keys.joined(separator: ", ")) on \(dataPath): fit on episodes \(train), scored on \(test)")
         var rng = RandomGenerator(seed: config.seed &+ 1)
@@ -46,13 +47,13 @@ struct ProbeCommand: ParsableCommand {
             let r2: [Double]
             if let video = model as? VideoJEPA {
                 r2 = try probeState(of: video, datasetPath: dataPath, names: keys, poolGrid: poolGrid,
-                                    trainEpisodes: train, testEpisodes: test)
+                                    trainEpisodes: train, testEpisodes: test).r2
             } else if let action = model as? ActionConditionedJEPA {
-                r2 = try probeState(of: action, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test)
+                r2 = try probeState(of: action, datasetPath: dataPath, names: keys, trainEpisodes: train, testEpisodes: test).r2
                 if model === trained {
-                    let e = try rolloutEnergies(of: action, datasetPath: dataPath, episodes: test)
+                    let e = try rolloutErrors(of: action, datasetPath: dataPath, episodes: test, horizon: 4)
                     print("  open-loop rollout on episodes \(test) from frame 8, energy per step (model / nothing-changes): "
-                          + zip(e.model, e.copy).enumerated().map { String(format: "k=%d %.4f / %.4f", $0 + 1, $1.0, $1.1) }.joined(separator: ", "))
+                          + zip(e.model, e.repeatLast).enumerated().map { String(format: "k=%d %.4f / %.4f", $0 + 1, $1.0, $1.1) }.joined(separator: ", "))
                 }
             } else {
                 throw ValidationError("\(checkpoint): no probe for this model kind")

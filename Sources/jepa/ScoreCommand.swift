@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import JEPA
 
@@ -6,14 +7,16 @@ import JEPA
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "score",
-        abstract: "Energy-based surprise of clips under a video JEPA checkpoint.",
-        discussion: "A window of the model's clip length slides over each clip by --stride frames; the first "
-            + "--context frames of a window are context and the energy between the predicted and the target "
-            + "encoder's features of the rest is the window's surprise, attributed to its first predicted frame. "
-            + "Writes one row per clip (clip, surprise_max, surprise_mean) and, with --frames-output, one row per "
-            + "scored frame (clip, frame, energy).")
+        abstract: "Energy-based surprise of clips under a world-model checkpoint (kind: video or next_frame).",
+        discussion: "Surprise is the energy between the model's prediction of frames it has not seen and the target "
+            + "encoder's features of those frames. kind: next_frame — every frame after the first --context frames "
+            + "(default: the predictor's window) is predicted from the --context frames before it. kind: video — a "
+            + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
+            + "window) are context and the rest are predicted; the window's energy is attributed to its first "
+            + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
+            + "surprise_mean) and, with --frames-output, one row per scored frame (clip, frame, energy).")
 
-    @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video).", valueName: "path"))
+    @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video or next_frame).", valueName: "path"))
     var checkpoint: String
 
     @Option(help: ArgumentHelp("HDF5 file with /frames [N, T, H, W] or [N, T, C, H, W], uint8 or float32 in [0, 1].", valueName: "clips.h5"))
@@ -25,7 +28,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Per-frame CSV to write (optional).", valueName: "frames.csv"))
     var framesOutput: String?
 
-    @Option(help: "Context frames per window (default: half the model's clip length, rounded down to the tubelet).")
+    @Option(help: "Context frames per window (default: the predictor's window for next_frame, half the clip length for video).")
     var context: Int?
 
     @Option(help: "Frames between window starts.")
@@ -36,21 +39,21 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        let (config, _, loaded) = try loadWorldModel(checkpoint: checkpoint)
-        guard let model = loaded as? VideoJEPA else {
-            throw ValidationError("\(checkpoint): jepa score needs a video JEPA checkpoint (kind: video); this one is \(config.kind.rawValue)")
+        let (config, _, model) = try loadWorldModel(checkpoint: checkpoint)
+        guard config.kind != .actionConditioned else {
+            throw ValidationError("\(checkpoint): an action-conditioned model predicts from actions, which plain clips do not carry; jepa score takes kind: video or next_frame")
         }
-        let m = config.model
-        let scorer = try SurpriseScorer(model: model, contextFrames: context ?? max(m.tubelet, m.frames / 2 / m.tubelet * m.tubelet),
-                                        stride: stride)
+        let scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride)
         let clips = try ClipFile(path: input)
-        guard [clips.channels, clips.height, clips.width] == [m.channels, m.imageSize, m.imageSize] else {
-            throw ValidationError("\(input): frames are \(clips.channels)×\(clips.height)×\(clips.width) (C×H×W); the model takes \(m.channels)×\(m.imageSize)×\(m.imageSize)")
-        }
-        guard clips.length >= m.frames else {
-            throw ValidationError("\(input): clips have \(clips.length) frames, fewer than the model's window of \(m.frames)")
+        let frame = config.frameShape
+        guard [clips.channels, clips.height, clips.width] == frame else {
+            throw ValidationError("\(input): frames are \(clips.channels)×\(clips.height)×\(clips.width) (C×H×W); the model takes \(frame.map(String.init).joined(separator: "×"))")
         }
         let scored = scorer.scoredFrames(length: clips.length)
+        guard !scored.isEmpty else {
+            throw ValidationError("\(input): clips of \(clips.length) frames are too short to score with \(scorer.contextFrames) context frames"
+                                  + (config.kind == .video ? " and a window of \(config.model.frames)" : ""))
+        }
         // Rows are appended batch by batch to temporary files, renamed into place at the end.
         let clipCSV = try CSVFile(path: output, header: "clip,surprise_max,surprise_mean")
         let frameCSV = try framesOutput.map { try CSVFile(path: $0, header: "clip,frame,energy") }

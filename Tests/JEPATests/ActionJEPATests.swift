@@ -1,10 +1,11 @@
 import Config
+import Evaluation
 import Foundation
-import NN
-import Testing
-import Tensors
-import Worlds
 @testable import JEPA
+import NN
+import Tensors
+import Testing
+import Worlds
 
 /// A tiny action-conditioned model: 16×16 frames, 4×4 tokens of width 16.
 private func tinyActionConfig(_ predictor: ActionJEPAConfig.PredictorKind, encoder: ActionJEPAConfig.EncoderKind = .vit) -> ActionJEPAConfig {
@@ -42,7 +43,7 @@ private func randomBatch(_ c: ActionJEPAConfig, batch: Int = 2, seed: UInt64 = 1
 
     /// The first rollout step from one frame equals the teacher-forced prediction of frame 1, and a
     /// rollout's step k equals feeding the earlier predictions by hand.
-    @Test(arguments: [ActionJEPAConfig.PredictorKind.transformer, .gru])
+    @Test(arguments: ActionJEPAConfig.PredictorKind.allCases)
     func rolloutFeedsBackItsPredictions(_ kind: ActionJEPAConfig.PredictorKind) throws {
         let c = tinyActionConfig(kind)
         var rng = RandomGenerator(seed: 4)
@@ -64,7 +65,7 @@ private func randomBatch(_ c: ActionJEPAConfig, batch: Int = 2, seed: UInt64 = 1
         #expect(zip(expected, got).allSatisfy { abs($0 - $1) <= 1e-5 })
     }
 
-    @Test(arguments: [ActionJEPAConfig.PredictorKind.transformer, .gru])
+    @Test(arguments: ActionJEPAConfig.PredictorKind.allCases)
     func predictorGradientsMatchFiniteDifferences(_ kind: ActionJEPAConfig.PredictorKind) throws {
         var c = tinyActionConfig(kind)
         (c.imageSize, c.patch, c.encoderDim, c.predictorDim) = (8, 4, 8, 8)
@@ -96,12 +97,30 @@ private func randomBatch(_ c: ActionJEPAConfig, batch: Int = 2, seed: UInt64 = 1
         #expect(loss.targets.shape == [2, 4, c.latentTokens, c.latentDim])
         loss.total.backward()
         #expect(model.targetEncoder.parameters().allSatisfy { $0.grad == nil })
-        for module in [model.contextEncoder, model.predictor, model.inverseDynamics] as [Module] {
+        for module in [model.contextEncoder, model.predictor, model.inverseDynamics!] as [Module] {
             #expect(module.parameters().allSatisfy { $0.grad.map { $0.scalars.contains { $0 != 0 } } ?? false })
         }
         // A fresh model's target encoder equals its context encoder, so at step 0 the teacher-forced
         // prediction energy is that of the latents moved by the (small) initial predictor.
         #expect(loss.prediction.isFinite && loss.prediction > 0)
+    }
+
+    /// Output t of the recurrent predictor depends on latents and actions of frames ≤ t only, and
+    /// (unlike the Markov GRU) on earlier frames too.
+    @Test func recurrentPredictorIsCausalWithMemory() throws {
+        let c = tinyActionConfig(.recurrent)
+        var rng = RandomGenerator(seed: 3)
+        let model = try ActionConditionedJEPA(config: c, rng: &rng)
+        for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
+            p.assign(Tensor.uniform(p.shape, low: -0.1, high: 0.1, using: &rng))
+        }
+        let z = Tensor.randn([1, 3, 1, 16], using: &rng), a = Tensor.randn([1, 3, 3], using: &rng)
+        let base = noGrad { model.predictor(latents: z, actions: a) }
+        let z2 = Tensor(z.scalars, shape: z.shape)
+        z2.ptr[16] += 1                                         // frame 1 only
+        let changed = noGrad { model.predictor(latents: z2, actions: a) }
+        #expect(base.slice(axis: 1, 0..<1).scalars == changed.slice(axis: 1, 0..<1).scalars)
+        #expect(base.slice(axis: 1, 2..<3).scalars != changed.slice(axis: 1, 2..<3).scalars)   // frame 2 remembers frame 1
     }
 
     @Test func latentsArePooledForTheGRU() throws {
@@ -184,29 +203,33 @@ private func tinyGraspSetup(_ name: String, predictor: ActionJEPAConfig.Predicto
         var rng = RandomGenerator(seed: 1)
         let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
         let r2 = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["gripper.x", "gripper.y"],
-                                frameIndices: [1, 3, 5, 7], trainEpisodes: 0..<120, testEpisodes: 120..<150)
+                                frameIndices: [1, 3, 5, 7], trainEpisodes: 0..<120, testEpisodes: 120..<150).r2
         #expect(r2.count == 2 && r2.allSatisfy { $0.isFinite && $0 > 0.2 }, "\(r2)")
-        #expect(throws: ProbeError.self) {
+        #expect(throws: EvaluationError.self) {
             _ = try probeState(of: model, datasetPath: dir + "/grasp.h5", names: ["ball0.x"], trainEpisodes: 0..<12, testEpisodes: 12..<16)
         }
     }
 
     /// An untrained predictor predicts "nothing changes" exactly (its output layer starts at zero),
     /// so its open-loop energies equal the copy baseline's; a trained-looking one departs from it.
-    @Test(arguments: [ActionJEPAConfig.PredictorKind.transformer, .gru])
-    func rolloutEnergiesStartAtTheCopyBaseline(_ kind: ActionJEPAConfig.PredictorKind) throws {
+    @Test(arguments: ActionJEPAConfig.PredictorKind.allCases)
+    func rolloutErrorsStartAtTheCopyBaseline(_ kind: ActionJEPAConfig.PredictorKind) throws {
         let (config, dir) = try tinyGraspSetup("energies-\(kind)", predictor: kind)
         var rng = RandomGenerator(seed: 2)
         let model = try ActionConditionedJEPA(config: config.actionModel, rng: &rng)
-        let fresh = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 2, horizon: 3)
-        #expect(fresh.model.count == 3 && fresh.model == fresh.copy && fresh.copy.allSatisfy { $0 > 0 })
+        let fresh = try rolloutErrors(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, context: 2, clipStart: 2,
+                                      horizon: 3, batch: 3)
+        #expect(fresh.model.count == 3 && fresh.model == fresh.repeatLast && fresh.repeatLast.allSatisfy { $0 > 0 })
+        #expect(fresh.shuffledActions == fresh.model)     // an untrained predictor ignores its actions
         for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
             p.assign(Tensor.uniform(p.shape, low: -0.1, high: 0.1, using: &rng))
         }
-        let moved = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 2, horizon: 3)
-        #expect(moved.copy == fresh.copy && moved.model != fresh.model)
-        #expect(throws: ProbeError.self) {
-            _ = try rolloutEnergies(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 6, horizon: 3)
+        let moved = try rolloutErrors(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, context: 2, clipStart: 2,
+                                      horizon: 3, batch: 3)
+        #expect(moved.repeatLast == fresh.repeatLast && moved.model != fresh.model)
+        #expect(moved.shuffledActions.map { $0 != moved.model } == true)
+        #expect(throws: EvaluationError.self) {
+            _ = try rolloutErrors(of: model, datasetPath: dir + "/grasp.h5", episodes: 0..<6, clipStart: 6, horizon: 3)
         }
     }
 

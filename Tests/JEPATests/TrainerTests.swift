@@ -1,8 +1,9 @@
+import Evaluation
 import Foundation
-import Testing
-import Tensors
-import Worlds
 @testable import JEPA
+import Tensors
+import Testing
+import Worlds
 
 /// A tiny balls dataset (16×16 frames) and a tiny model config.
 private func tinySetup(_ name: String) throws -> (TrainingConfig, String) {
@@ -82,9 +83,9 @@ private func parameters(_ t: Trainer) -> [Float] {
         var rng = RandomGenerator(seed: 1)
         let model = try VideoJEPA(config: config.model, rng: &rng)
         let r2 = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["ball0.x", "ball0.y"],
-                                trainEpisodes: 0..<160, testEpisodes: 160..<200)
+                                trainEpisodes: 0..<160, testEpisodes: 160..<200).r2
         #expect(r2.count == 2 && r2.allSatisfy { $0.isFinite && $0 > 0.2 }, "\(r2)")
-        #expect(throws: ProbeError.self) {
+        #expect(throws: EvaluationError.self) {
             _ = try probeState(of: model, datasetPath: dir + "/probe.h5", names: ["ball0.x"], poolGrid: 3,
                                trainEpisodes: 0..<160, testEpisodes: 160..<200)
         }

@@ -9,7 +9,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
     @Test func embeddedDefaultAndShippedConfigsLoadAndValidate() throws {
         let embedded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>")
         #expect(embedded.name == "balls-small" && embedded.model.encoderDim == 96 && embedded.mask.maskedSpatialFraction == 0.5)
-        for name in ["balls-vjepa.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml"] {
+        for name in ["balls-vjepa.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml"] {
             let path = repository.appendingPathComponent("experiments/\(name)").path
             _ = try ConfigLoader.loadFile(TrainingConfig.self, path: path)
         }
@@ -38,6 +38,26 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(message("kind: action_conditioned\nmodel: {predictor: lstm}").contains("model.predictor"))
         #expect(message("kind: sideways").contains("kind"))
         #expect(message("loss: {rollout: 1}").contains("loss.rollout: applies only to kind: action_conditioned"))
+    }
+
+    /// `kind: next_frame` takes the action-conditioned model section with passive defaults (no
+    /// actions, recurrent predictor) and refuses what needs actions or cannot see motion.
+    @Test func nextFrameConfigsDefaultToNoActions() throws {
+        let c = try ConfigLoader.load(TrainingConfig.self, yaml: "kind: next_frame\nmodel: {frames: 6}", file: "nf.yaml")
+        #expect(c.actionModel.actionDim == 0 && c.actionModel.predictor == .recurrent && c.actionModel.frames == 6 && c.clipLength == 6)
+        #expect(try ConfigLoader.load(TrainingConfig.self, yaml: ConfigLoader.resolvedYAML(c), file: "resolved") == c)
+        let omitted = try ConfigLoader.load(TrainingConfig.self, yaml: "kind: next_frame", file: "nf.yaml")
+        #expect(omitted.actionModel == ActionJEPAConfig.passive)
+        func message(_ yaml: String) -> String {
+            do {
+                _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: "nf.yaml")
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        #expect(message("kind: next_frame\nmodel: {action_dim: 3}").contains("model.action_dim: must be 0 for kind: next_frame"))
+        #expect(message("kind: next_frame\nmodel: {predictor: gru}").contains("model.predictor: gru reads one frame"))
+        #expect(message("kind: next_frame\nloss: {inverse_dynamics: 1}").contains("loss.inverse_dynamics: needs actions"))
+        #expect(message("kind: action_conditioned\nmodel: {action_dim: 0}").contains("model.action_dim: must be at least 1"))
     }
 
     @Test func missingKeysTakeDefaultsAndResolvedYAMLRoundTrips() throws {

@@ -1,10 +1,11 @@
+import Evaluation
 import Foundation
 import HDF5
-import Testing
+@testable import JEPA
 import NN
 import Tensors
+import Testing
 import Worlds
-@testable import JEPA
 
 private func leaf(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1) -> Tensor {
     var rng = RandomGenerator(seed: seed)
@@ -175,7 +176,7 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         config.frames = 3
         let model = try VideoJEPA(config: config, rng: &rng)
         let clips = try ballClips(batch: 2, frames: 7, seed: 2, offset: 0).permuted([0, 2, 1, 3, 4])   // [B, T, C, H, W]
-        let scorer = try SurpriseScorer(model: model, contextFrames: 2, stride: 2)
+        let scorer = try MaskedSurpriseScorer(model: model, contextFrames: 2, stride: 2)
         #expect(scorer.windowStarts(length: 7) == [0, 2, 4] && scorer.scoredFrames(length: 7) == [2, 4, 6])
         let scores = try scorer.surprise(clips)
         #expect(scores.shape == [2, 3] && scores.scalars.allSatisfy { $0.isFinite && $0 > 0 })
@@ -187,11 +188,11 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
     @Test func badScoringInputsAreClearErrors() throws {
         var rng = RandomGenerator(seed: 9)
         let model = try VideoJEPA(config: tinyConfig(), rng: &rng)
-        #expect(throws: ProbeError.self) { _ = try SurpriseScorer(model: model, contextFrames: 2) }   // window is 2 frames
-        #expect(throws: ProbeError.self) { _ = try SurpriseScorer(model: model, contextFrames: 1, stride: 0) }
-        let scorer = try SurpriseScorer(model: model, contextFrames: 1)
-        #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 1, 1, 16, 16])) }  // shorter than a window
-        #expect(throws: ProbeError.self) { _ = try scorer.surprise(Tensor.zeros([1, 4, 1, 8, 8])) }    // wrong frame size
+        #expect(throws: EvaluationError.self) { _ = try MaskedSurpriseScorer(model: model, contextFrames: 2) }   // window is 2 frames
+        #expect(throws: EvaluationError.self) { _ = try MaskedSurpriseScorer(model: model, contextFrames: 1, stride: 0) }
+        let scorer = try MaskedSurpriseScorer(model: model, contextFrames: 1)
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 1, 1, 16, 16])) }  // shorter than a window
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 4, 1, 8, 8])) }    // wrong frame size
     }
 }
 

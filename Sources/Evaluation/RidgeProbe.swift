@@ -1,7 +1,9 @@
+import CBLAS
 import Foundation
 
 /// Ridge regression from features to targets, fitted in closed form (Cholesky of XᵀX + λI on
-/// standardised features, in Double). The linear probe of what frozen features encode.
+/// standardised features, in Double; the normal equations by BLAS). The linear probe of what
+/// frozen features encode.
 public struct RidgeProbe {
     public let weights: [Double]          // [(D + 1), K], last row the intercept
     let mean: [Double], scale: [Double]
@@ -18,17 +20,12 @@ public struct RidgeProbe {
         scale = scale.map { $0 > 1e-12 ? 1 / $0.squareRoot() : 0 }
         (self.mean, self.scale) = (mean, scale)
         let p = d + 1
+        // Standardised features with a trailing column of ones (the intercept): Z [n, p].
+        var z = [Double](repeating: 1, count: n * p)
+        for i in 0..<n { for j in 0..<d { z[i * p + j] = (features[i * d + j] - mean[j]) * scale[j] } }
         var gram = [Double](repeating: 0, count: p * p), rhs = [Double](repeating: 0, count: p * k)
-        var row = [Double](repeating: 1, count: p)
-        for i in 0..<n {
-            for j in 0..<d { row[j] = (features[i * d + j] - mean[j]) * scale[j] }
-            for a in 0..<p {
-                let ra = row[a]
-                for b in a..<p { gram[a * p + b] += ra * row[b] }
-                for c in 0..<k { rhs[a * k + c] += ra * targets[i * k + c] }
-            }
-        }
-        for a in 0..<p { for b in 0..<a { gram[a * p + b] = gram[b * p + a] } }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(p), Int32(p), Int32(n), 1, z, Int32(p), z, Int32(p), 0, &gram, Int32(p))
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(p), Int32(k), Int32(n), 1, z, Int32(p), targets, Int32(k), 0, &rhs, Int32(k))
         for a in 0..<d { gram[a * p + a] += lambda * Double(n) }   // the intercept is not penalised
         weights = try Self.solveSPD(gram, rhs, size: p, columns: k)
     }
@@ -68,7 +65,7 @@ public struct RidgeProbe {
                 var s = a[i * p + j]
                 for m in 0..<j { s -= l[i * p + m] * l[j * p + m] }
                 if i == j {
-                    guard s > 0 else { throw ProbeError("the probe's normal equations are not positive definite (too few samples?)") }
+                    guard s > 0 else { throw EvaluationError("the probe's normal equations are not positive definite (too few samples?)") }
                     l[i * p + i] = s.squareRoot()
                 } else {
                     l[i * p + j] = s / l[j * p + j]
@@ -92,7 +89,7 @@ public struct RidgeProbe {
     }
 }
 
-public struct ProbeError: Error, CustomStringConvertible {
+public struct EvaluationError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }

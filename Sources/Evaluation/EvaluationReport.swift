@@ -1,0 +1,103 @@
+import Foundation
+
+/// What `jepa eval` measured, written as `report.json` and summarised as `report.md`.
+public struct EvaluationReport: Codable, Sendable {
+    public struct Probe: Codable, Sendable {
+        public var name: String
+        public var r2: Double, randomEncoderR2: Double
+        public init(name: String, r2: Double, randomEncoderR2: Double) { (self.name, self.r2, self.randomEncoderR2) = (name, r2, randomEncoderR2) }
+    }
+    public struct Rollouts: Codable, Sendable {
+        public var contextFrames: Int, startFrame: Int, episodes: Int
+        public var errors: RolloutErrors
+        public init(contextFrames: Int, startFrame: Int, episodes: Int, errors: RolloutErrors) {
+            (self.contextFrames, self.startFrame, self.episodes, self.errors) = (contextFrames, startFrame, episodes, errors)
+        }
+    }
+    public struct Violations: Codable, Sendable {
+        public var path: String
+        public var contextFrames: Int
+        public var window: Int
+        /// Per reduction ("max", "mean", "at_violation"): per category and overall.
+        public var results: [String: [ViolationScores.Summary]]
+        public init(path: String, contextFrames: Int, window: Int, results: [String: [ViolationScores.Summary]]) {
+            (self.path, self.contextFrames, self.window, self.results) = (path, contextFrames, window, results)
+        }
+    }
+    public struct Collapse: Codable, Sendable {
+        public var dimensions: Int, samples: Int
+        public var meanStd: Double, minStd: Double, deadFraction: Double, effectiveRank: Double
+        public init(dimensions: Int, samples: Int, meanStd: Double, minStd: Double, deadFraction: Double, effectiveRank: Double) {
+            (self.dimensions, self.samples, self.meanStd, self.minStd) = (dimensions, samples, meanStd, minStd)
+            (self.deadFraction, self.effectiveRank) = (deadFraction, effectiveRank)
+        }
+    }
+
+    public var checkpoint: String
+    public var kind: String
+    public var step: Int
+    public var probeData: String
+    public var probeTrainSamples: Int, probeTestSamples: Int
+    public var probes: [Probe]
+    public var rollouts: Rollouts?
+    public var violations: Violations?
+    public var collapse: Collapse
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case checkpoint, kind, step, probeData = "probe_data", probeTrainSamples = "probe_train_samples",
+             probeTestSamples = "probe_test_samples", probes, rollouts, violations, collapse, seconds
+    }
+
+    public init(checkpoint: String, kind: String, step: Int, probeData: String, probeTrainSamples: Int, probeTestSamples: Int,
+                probes: [Probe], rollouts: Rollouts?, violations: Violations?, collapse: Collapse, seconds: Double) {
+        (self.checkpoint, self.kind, self.step, self.probeData) = (checkpoint, kind, step, probeData)
+        (self.probeTrainSamples, self.probeTestSamples, self.probes) = (probeTrainSamples, probeTestSamples, probes)
+        (self.rollouts, self.violations, self.collapse, self.seconds) = (rollouts, violations, collapse, seconds)
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    /// The Markdown summary: one table per section.
+    public var markdown: String {
+        func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+        var md = "# Evaluation of \(checkpoint)\n\n\(kind) model at step \(step); \(String(format: "%.0f", seconds)) s.\n\n"
+        md += "## Probes\n\nRidge probe from frozen target-encoder features to the true state, fitted on \(probeTrainSamples) "
+            + "samples and scored (R²) on \(probeTestSamples) held-out samples of `\(probeData)`.\n\n"
+            + "| quantity | trained | random encoder |\n|---|---:|---:|\n"
+        for p in probes { md += "| \(p.name) | \(f(p.r2)) | \(f(p.randomEncoderR2)) |\n" }
+        if let r = rollouts {
+            md += "\n## Rollouts\n\nOpen-loop latent prediction from \(r.contextFrames) known frame(s) up to frame \(r.startFrame), "
+                + "\(r.episodes) held-out episodes; mean energy per step.\n\n"
+                + "| horizon | model | repeat last |" + (r.errors.shuffledActions == nil ? "" : " shuffled actions |")
+                + "\n|---:|---:|---:|" + (r.errors.shuffledActions == nil ? "" : "---:|") + "\n"
+            for k in r.errors.model.indices {
+                md += "| \(k + 1) | \(f(r.errors.model[k], 4)) | \(f(r.errors.repeatLast[k], 4)) |"
+                    + (r.errors.shuffledActions.map { " \(f($0[k], 4)) |" } ?? "") + "\n"
+            }
+        }
+        if let v = violations {
+            md += "\n## Violation of expectation\n\n`\(v.path)`, \(v.contextFrames) context frames. Pairwise accuracy "
+                + "(surprise of the impossible clip above its possible twin; ties count half) and AUROC (impossible = positive). "
+                + "Reductions of a clip's per-frame surprise: `max` and `mean` over the clip, `at_violation` = max over the "
+                + "\(v.window) frames from the violation frame on.\n\n"
+            for reduction in ["max", "mean", "at_violation"] {
+                guard let rows = v.results[reduction] else { continue }
+                md += "**\(reduction)**\n\n| category | pairs | accuracy | AUROC |\n|---|---:|---:|---:|\n"
+                for s in rows { md += "| \(s.category) | \(s.pairs) | \(f(s.pairwiseAccuracy)) | \(f(s.auroc)) |\n" }
+                md += "\n"
+            }
+        }
+        let c = collapse
+        md += "\n## Collapse diagnostics\n\nTarget-encoder features of \(c.samples) held-out samples, \(c.dimensions) dimensions.\n\n"
+            + "| mean std | min std | dead fraction | effective rank |\n|---:|---:|---:|---:|\n"
+            + "| \(f(c.meanStd)) | \(f(c.minStd)) | \(f(c.deadFraction)) | \(f(c.effectiveRank, 1)) |\n"
+        return md
+    }
+}

@@ -1,0 +1,134 @@
+import JEPA
+import Tensors
+
+/// Energy-based surprise of clips: a window slides over each clip; in each window the model
+/// predicts the target encoder's representation of frames it has not seen from frames it has, and
+/// the window's surprise is the energy (the model's distance) between prediction and target.
+public protocol SurpriseScorer {
+    /// Frames of context before the first predicted frame.
+    var contextFrames: Int { get }
+    var stride: Int { get }
+    /// The frame each window's surprise is attributed to (its first predicted frame), for clips
+    /// of `length` frames; empty when a clip is too short for one window.
+    func scoredFrames(length: Int) -> [Int]
+    /// Per-window surprise [B, W] of `clips` [B, T, C, H, W] with values in [0, 1].
+    func surprise(_ clips: Tensor) throws -> Tensor
+}
+
+/// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
+/// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each.
+public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, stride: Int = 1) throws -> any SurpriseScorer {
+    switch model {
+    case let video as VideoJEPA:
+        let c = video.config
+        return try MaskedSurpriseScorer(model: video, contextFrames: contextFrames ?? max(c.tubelet, c.frames / 2 / c.tubelet * c.tubelet),
+                                        stride: stride)
+    case let frameModel as ActionConditionedJEPA:
+        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? frameModel.predictor.window, stride: stride)
+    default:
+        throw EvaluationError("surprise scoring needs a video JEPA or a next-frame model")
+    }
+}
+
+/// Surprise under a video JEPA, as the intuitive-physics evaluation of V-JEPA measures it: a
+/// window of `model.config.frames` frames slides over each clip by `stride`; in each window the
+/// first `contextFrames` frames are context and the predictor predicts the target encoder's
+/// features of the rest (a future-frame mask), averaged over the predicted tokens.
+public struct MaskedSurpriseScorer: SurpriseScorer {
+    public let model: VideoJEPA
+    /// Frames given as context in each window (a multiple of the tubelet, fewer than the window).
+    public let contextFrames: Int
+    public let stride: Int
+
+    public init(model: VideoJEPA, contextFrames: Int, stride: Int = 1) throws {
+        let c = model.config
+        guard contextFrames >= c.tubelet, contextFrames < c.frames, contextFrames % c.tubelet == 0 else {
+            throw EvaluationError("context frames must be a multiple of the tubelet (\(c.tubelet)) below the window of \(c.frames) frames, got \(contextFrames)")
+        }
+        guard stride >= 1 else { throw EvaluationError("the stride must be at least 1, got \(stride)") }
+        (self.model, self.contextFrames, self.stride) = (model, contextFrames, stride)
+    }
+
+    /// Window starts for clips of `length` frames (empty when a clip is shorter than a window).
+    public func windowStarts(length: Int) -> [Int] {
+        Array(Swift.stride(from: 0, through: length - model.config.frames, by: stride))
+    }
+
+    /// The frame each window's surprise is attributed to: its first predicted frame.
+    public func scoredFrames(length: Int) -> [Int] { windowStarts(length: length).map { $0 + contextFrames } }
+
+    /// Per-window surprise [B, W] of `clips` [B, T, C, H, W] with values in [0, 1].
+    public func surprise(_ clips: Tensor) throws -> Tensor {
+        let (b, t) = (clips.shape[0], clips.shape[1])
+        let c = model.config
+        guard clips.rank == 5, Array(clips.shape[2...]) == [c.channels, c.imageSize, c.imageSize] else {
+            throw EvaluationError("clips must be [B, T, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(clips.shape)")
+        }
+        let starts = windowStarts(length: t)
+        guard !starts.isEmpty else {
+            throw EvaluationError("clips of \(t) frames are shorter than the model's window of \(c.frames) frames")
+        }
+        let g = model.contextEncoder.patchEmbed.grid
+        let grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
+        var unused = RandomGenerator(seed: 0)
+        let mask = FutureFrameMask(contextFrames: contextFrames / c.tubelet).masks(batch: b, grid: grid, rng: &unused)
+        return noGrad {
+            let scores = starts.map { s -> Tensor in
+                let window = clips.slice(axis: 1, s..<(s + c.frames)).permuted([0, 2, 1, 3, 4])      // [B, C, F, H, W]
+                let target = model.targetFeatures(window).gather(batchIndices: mask.target)
+                let context = model.contextEncoder(window, tokenIndices: mask.context)
+                let predicted = model.predictor(context, contextIndices: mask.context, targetIndices: mask.target)
+                return energyPerClip(predicted: predicted, target: target, distance: c.distance)        // [B]
+            }
+            return stack(scores, axis: 1)
+        }
+    }
+}
+
+/// Surprise under a next-frame model (`kind: next_frame`): every frame is encoded once by the
+/// target encoder; frame t's surprise is the energy between its latent and the predictor's
+/// prediction from the latents of the `contextFrames` frames before it. Scored frames run from
+/// `contextFrames` to the end of the clip in steps of `stride`; all windows of a batch go through
+/// the predictor together.
+public struct NextFrameSurpriseScorer: SurpriseScorer {
+    public let model: ActionConditionedJEPA
+    public let contextFrames: Int
+    public let stride: Int
+
+    public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1) throws {
+        guard model.config.actionDim == 0 else {
+            throw EvaluationError("surprise of plain clips needs a model without actions (kind: next_frame); this one takes \(model.config.actionDim) actions per frame")
+        }
+        guard (1...model.predictor.window).contains(contextFrames) else {
+            throw EvaluationError("context frames must lie in 1…\(model.predictor.window) (the predictor's window), got \(contextFrames)")
+        }
+        guard stride >= 1 else { throw EvaluationError("the stride must be at least 1, got \(stride)") }
+        (self.model, self.contextFrames, self.stride) = (model, contextFrames, stride)
+    }
+
+    public func scoredFrames(length: Int) -> [Int] {
+        length > contextFrames ? Array(Swift.stride(from: contextFrames, to: length, by: stride)) : []
+    }
+
+    public func surprise(_ clips: Tensor) throws -> Tensor {
+        let (b, t) = (clips.shape[0], clips.shape[1])
+        let c = model.config
+        guard clips.rank == 5, Array(clips.shape[2...]) == [c.channels, c.imageSize, c.imageSize] else {
+            throw EvaluationError("clips must be [B, T, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(clips.shape)")
+        }
+        let scored = scoredFrames(length: t)
+        guard !scored.isEmpty else {
+            throw EvaluationError("clips of \(t) frames leave nothing to predict after \(contextFrames) context frames")
+        }
+        return noGrad {
+            let latents = model.encode(clips)                                                   // [B, T, N, D]
+            // Windows stacked along the batch axis, window-major: [W·B, context, N, D].
+            let context = concat(scored.map { latents.slice(axis: 1, ($0 - contextFrames)..<$0) }, axis: 0)
+            let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
+            let predicted = model.predictor(latents: context, actions: Tensor.zeros([context.shape[0], contextFrames, 0]))
+                .slice(axis: 1, (contextFrames - 1)..<contextFrames)
+            return energyPerClip(predicted: predicted, target: target, distance: c.distance)
+                .reshaped([scored.count, b]).permuted([1, 0])
+        }
+    }
+}

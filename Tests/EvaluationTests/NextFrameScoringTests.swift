@@ -1,0 +1,127 @@
+import Config
+@testable import Evaluation
+import Foundation
+import HDF5
+@testable import JEPA
+import Tensors
+import Testing
+import Worlds
+
+/// A small balls world: 16×16 frames, one ball, slow.
+private func tinyBalls() throws -> BallsWorld {
+    var c = BallsConfig()
+    (c.width, c.height, c.minRadius, c.maxRadius, c.maxBalls) = (16, 16, 2, 3, 1)
+    (c.minVX, c.maxVX, c.minVY, c.maxVY, c.gravity) = (-1, 1, -0.5, 0.5, 0.15)
+    return try BallsWorld(config: c)
+}
+
+/// A tiny next-frame model (no actions): 16×16 frames, 4×4 tokens pooled to 16 dimensions.
+private func tinyPassiveConfig(_ predictor: ActionJEPAConfig.PredictorKind = .recurrent) -> ActionJEPAConfig {
+    var c = ActionJEPAConfig.passive
+    (c.frames, c.imageSize, c.patch, c.predictor) = (4, 16, 4, predictor)
+    (c.encoderDim, c.encoderDepth, c.encoderHeads, c.pooledDim, c.gruHidden) = (16, 1, 2, 16, 12)
+    (c.predictorDim, c.predictorDepth, c.predictorHeads, c.rolloutSteps, c.distance) = (16, 1, 2, 3, .l2)
+    return c
+}
+
+private func clips(_ world: BallsWorld, count: Int, frames: Int, seed: UInt64) -> Tensor {
+    let values = (0..<count).flatMap { world.episode(index: $0, seed: seed, frames: frames).frames.map { Float($0) / 255 } }
+    return Tensor(values, shape: [count, frames, 1, 16, 16])
+}
+
+private func temporaryPath(_ name: String) -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("jepa-eval-\(name)-\(UUID().uuidString)").path
+}
+
+@Suite struct NextFrameScoringTests {
+    /// An untrained predictor predicts "nothing changes" exactly, so frame t's surprise is the
+    /// energy between the latents of frames t−1 and t; each frame is scored from its own window.
+    @Test(arguments: [ActionJEPAConfig.PredictorKind.recurrent, .transformer])
+    func untrainedSurpriseIsTheFrameToFrameEnergy(_ kind: ActionJEPAConfig.PredictorKind) throws {
+        var rng = RandomGenerator(seed: 1)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(kind), rng: &rng)
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 2, stride: 2)
+        #expect(scorer.scoredFrames(length: 7) == [2, 4, 6] && scorer.scoredFrames(length: 2).isEmpty)
+        let x = clips(try tinyBalls(), count: 2, frames: 7, seed: 3)
+        let s = try scorer.surprise(x)
+        #expect(s.shape == [2, 3])
+        let z = model.encode(x)
+        for (w, t) in [2, 4, 6].enumerated() {
+            let expected = energyPerClip(predicted: z.slice(axis: 1, (t - 1)..<t), target: z.slice(axis: 1, t..<(t + 1)), distance: .l2).scalars
+            for b in 0..<2 { #expect(abs(s.scalars[b * 3 + w] - expected[b]) <= 1e-6 * max(1, expected[b])) }
+        }
+    }
+
+    /// With a trained-looking predictor a frame's score depends only on its window: scoring the
+    /// clip's last frames alone gives the same numbers.
+    @Test func windowsAreIndependent() throws {
+        var rng = RandomGenerator(seed: 2)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 3)
+        let x = clips(try tinyBalls(), count: 2, frames: 8, seed: 4)
+        let all = try scorer.surprise(x), tail = try scorer.surprise(x.slice(axis: 1, 4..<8))
+        #expect(all.shape == [2, 5] && tail.shape == [2, 1])
+        #expect(abs(tail.scalars[0] - all.scalars[4]) <= 1e-5 && abs(tail.scalars[1] - all.scalars[9]) <= 1e-5)
+    }
+
+    @Test func badScoringInputsAreClearErrors() throws {
+        var rng = RandomGenerator(seed: 3)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: model, contextFrames: 4) }   // window is 3
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: model, contextFrames: 0) }
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: model, contextFrames: 2, stride: 0) }
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 3)
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 3, 1, 16, 16])) }   // nothing to predict
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 6, 1, 8, 8])) }     // wrong frame size
+        var withActions = tinyPassiveConfig()
+        withActions.actionDim = 3
+        let actionModel = try ActionConditionedJEPA(config: withActions, rng: &rng)
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: actionModel, contextFrames: 2) }
+        #expect(throws: EvaluationError.self) { _ = try makeSurpriseScorer(for: actionModel, contextFrames: nil) }
+    }
+
+    /// A next-frame model trained briefly on the tiny world scores violation pairs from a file:
+    /// every blatant teleport is more surprising than its physical twin.
+    @Test func briefTrainingRanksTeleportsAbovePhysics() throws {
+        let world = try tinyBalls()
+        let dir = temporaryPath("teleport")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try generateDataset(world: world, episodes: 32, frames: 8, seed: 5, to: dir + "/data.h5")
+        var config = TrainingConfig()
+        config.kind = .nextFrame
+        config.actionModel = tinyPassiveConfig()
+        config.data.path = dir + "/data.h5"
+        config.data.batchSize = 8
+        config.loss = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04, rollout: 1)
+        (config.ema.start, config.ema.end) = (0, 0)
+        (config.train.steps, config.optim.warmupSteps, config.optim.lr, config.train.checkpointEvery) = (40, 4, 2e-3, 40)
+        try config.validate()
+        let trainer = try Trainer(config: config, runDirectory: dir + "/run", configYAML: ConfigLoader.resolvedYAML(config), resume: false)
+        try trainer.run()
+        let (loadedConfig, step, model) = try loadWorldModel(checkpoint: dir + "/run/checkpoints/step_40.h5")
+        #expect(loadedConfig.kind == .nextFrame && step == 40 && model.checkpointModules["inverse_dynamics"] == nil)
+
+        let maker = BallsViolations(world: world, minTeleportFraction: 0.5)
+        let records = try (0..<6).map { i -> ViolationRecord in
+            let pair = try maker.violationPair(index: i, seed: 9, frames: 12, category: .teleport)
+            return ViolationRecord(possible: pair.possible, impossible: pair.impossible, violationFrame: pair.violationFrame, category: 0)
+        }
+        try writeViolationDataset(records, world: world, frames: 12, seed: 9, categoryNames: ["teleport"], to: dir + "/voe.h5")
+        let scores = try ViolationScores(path: dir + "/voe.h5", scorer: makeSurpriseScorer(for: model, contextFrames: nil), batch: 4)
+        #expect(scores.pairs.count == 6 && scores.frames == Array(3..<12))
+        #expect(scores.pairs.allSatisfy { $0.possible.allSatisfy(\.isFinite) && $0.impossible.count == 9 })
+        let summary = scores.summaries(reduction: .max)
+        #expect(summary.map(\.category) == ["teleport", "overall"])
+        #expect(summary[0].pairwiseAccuracy == 1, "\(summary)")
+    }
+
+    @Test func aPlainClipFileIsNotAViolationSet() throws {
+        let path = temporaryPath("plain") + ".h5"
+        _ = try generateDataset(world: try tinyBalls(), episodes: 4, frames: 6, seed: 1, to: path)
+        var rng = RandomGenerator(seed: 4)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 2)
+        #expect(throws: EvaluationError.self) { _ = try ViolationScores(path: path, scorer: scorer) }
+    }
+}
