@@ -165,8 +165,9 @@ struct EvalCommand: ParsableCommand {
 
     /// `runs/NAME/eval` for a checkpoint under `runs/NAME/checkpoints/`, else `eval` beside the file.
     func defaultOutDirectory() -> String {
-        let url = URL(fileURLWithPath: checkpoint).resolvingSymlinksInPath().deletingLastPathComponent()
-        return (url.lastPathComponent == "checkpoints" ? url.deletingLastPathComponent() : url).appendingPathComponent("eval").path
+        let directory = (checkpoint as NSString).deletingLastPathComponent
+        let run = (directory as NSString).lastPathComponent == "checkpoints" ? (directory as NSString).deletingLastPathComponent : directory
+        return (run as NSString).appendingPathComponent("eval")
     }
 
     /// The held-out probe set (reused when already generated with the same settings).
