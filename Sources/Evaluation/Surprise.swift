@@ -59,11 +59,9 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 
     /// Per-window surprise [B, W] of `clips` [B, T, C, H, W] with values in [0, 1].
     public func surprise(_ clips: Tensor) throws -> Tensor {
-        let (b, t) = (clips.shape[0], clips.shape[1])
         let c = model.config
-        guard clips.rank == 5, Array(clips.shape[2...]) == [c.channels, c.imageSize, c.imageSize] else {
-            throw EvaluationError("clips must be [B, T, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(clips.shape)")
-        }
+        try checkClips(clips, channels: c.channels, size: c.imageSize)
+        let (b, t) = (clips.shape[0], clips.shape[1])
         let starts = windowStarts(length: t)
         guard !starts.isEmpty else {
             throw EvaluationError("clips of \(t) frames are shorter than the model's window of \(c.frames) frames")
@@ -111,11 +109,9 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     }
 
     public func surprise(_ clips: Tensor) throws -> Tensor {
-        let (b, t) = (clips.shape[0], clips.shape[1])
         let c = model.config
-        guard clips.rank == 5, Array(clips.shape[2...]) == [c.channels, c.imageSize, c.imageSize] else {
-            throw EvaluationError("clips must be [B, T, \(c.channels), \(c.imageSize), \(c.imageSize)], got \(clips.shape)")
-        }
+        try checkClips(clips, channels: c.channels, size: c.imageSize)
+        let (b, t) = (clips.shape[0], clips.shape[1])
         let scored = scoredFrames(length: t)
         guard !scored.isEmpty else {
             throw EvaluationError("clips of \(t) frames leave nothing to predict after \(contextFrames) context frames")
@@ -130,5 +126,12 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
             return energyPerClip(predicted: predicted, target: target, distance: c.distance)
                 .reshaped([scored.count, b]).permuted([1, 0])
         }
+    }
+}
+
+/// Throws unless `clips` is [B, T, channels, size, size].
+func checkClips(_ clips: Tensor, channels: Int, size: Int) throws {
+    guard clips.rank == 5, Array(clips.shape[2...]) == [channels, size, size] else {
+        throw EvaluationError("clips must be [B, T, \(channels), \(size), \(size)], got \(clips.shape)")
     }
 }

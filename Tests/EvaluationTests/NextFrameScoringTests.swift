@@ -74,6 +74,7 @@ private func temporaryPath(_ name: String) -> String {
         let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 3)
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 3, 1, 16, 16])) }   // nothing to predict
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 6, 1, 8, 8])) }     // wrong frame size
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([6])) }                 // wrong rank
         var withActions = tinyPassiveConfig()
         withActions.actionDim = 3
         let actionModel = try ActionConditionedJEPA(config: withActions, rng: &rng)
