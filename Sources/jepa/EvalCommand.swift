@@ -66,7 +66,6 @@ struct EvalCommand: ParsableCommand {
         let outDirectory = out ?? defaultOutDirectory()
         try FileManager.default.createDirectory(atPath: outDirectory + "/data", withIntermediateDirectories: true)
         let isGrasp = config.kind == .actionConditioned
-        let frameShape = config.frameShape
         let trainingData = try? HDF5File(path: config.data.path, mode: .readOnly)
         if let trainingSeed = try? trainingData?.intAttribute("seed"), UInt64(trainingSeed) == seed, probeData == nil || (violations == nil && !isGrasp) {
             throw ValidationError("--seed \(seed) is the seed of the training data (\(config.data.path)); held-out data needs another")
@@ -74,7 +73,7 @@ struct EvalCommand: ParsableCommand {
         let worldJSON = try? trainingData?.stringAttribute("config")
 
         // Held-out data.
-        let probePath = try probeData ?? generateProbeSet(grasp: isGrasp, worldJSON: worldJSON, frameShape: frameShape, directory: outDirectory + "/data")
+        let probePath = try probeData ?? generateProbeSet(grasp: isGrasp, worldJSON: worldJSON, directory: outDirectory + "/data")
         let probeFile = try HDF5File(path: probePath, mode: .readOnly)
         let episodes = try probeFile.shape(of: "frames")[0]
         let testCount = max(episodes / 5, 1)
@@ -171,7 +170,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// The held-out probe set (reused when already generated with the same settings).
-    func generateProbeSet(grasp: Bool, worldJSON: String?, frameShape: [Int], directory: String) throws -> String {
+    func generateProbeSet(grasp: Bool, worldJSON: String?, directory: String) throws -> String {
         let path = directory + "/probe-\(grasp ? "grasp" : "balls1")-seed\(seed)-\(probeEpisodes).h5"
         if FileManager.default.fileExists(atPath: path) { return path }
         var overlay = worldJSON

@@ -5,6 +5,14 @@ import Testing
 
 private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
+/// The error `yaml` (with `overrides`) gives when loaded as `file`, or "no error".
+private func loadError(_ yaml: String, file: String, _ overrides: [String] = []) -> String {
+    do {
+        _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: file, overrides: overrides)
+        return "no error"
+    } catch { return "\(error)" }
+}
+
 @Suite struct TrainingConfigTests {
     @Test func embeddedDefaultAndShippedConfigsLoadAndValidate() throws {
         let embedded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>")
@@ -26,12 +34,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         let resolved = try ConfigLoader.resolvedYAML(c)
         #expect(resolved.contains("kind: action_conditioned") && !resolved.contains("mask:") && resolved.contains("rollout_steps"))
         #expect(try ConfigLoader.load(TrainingConfig.self, yaml: resolved, file: "resolved") == c)
-        func message(_ yaml: String) -> String {
-            do {
-                _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: "ac.yaml")
-                return "no error"
-            } catch { return "\(error)" }
-        }
+        func message(_ yaml: String) -> String { loadError(yaml, file: "ac.yaml") }
         #expect(message("kind: action_conditioned\nmodel: {tubelet: 2}").contains("model.tubelet: unknown key"))
         #expect(message("kind: action_conditioned\nmask: {kind: future}").contains("mask"))
         #expect(message("kind: action_conditioned\nmodel: {rollout_steps: 9}").contains("model.rollout_steps: must lie in [2, model.frames − 1]"))
@@ -48,12 +51,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(try ConfigLoader.load(TrainingConfig.self, yaml: ConfigLoader.resolvedYAML(c), file: "resolved") == c)
         let omitted = try ConfigLoader.load(TrainingConfig.self, yaml: "kind: next_frame", file: "nf.yaml")
         #expect(omitted.actionModel == ActionJEPAConfig.passive)
-        func message(_ yaml: String) -> String {
-            do {
-                _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: "nf.yaml")
-                return "no error"
-            } catch { return "\(error)" }
-        }
+        func message(_ yaml: String) -> String { loadError(yaml, file: "nf.yaml") }
         #expect(message("kind: next_frame\nmodel: {action_dim: 3}").contains("model.action_dim: must be 0 for kind: next_frame"))
         #expect(message("kind: next_frame\nmodel: {predictor: gru}").contains("model.predictor: gru reads one frame"))
         #expect(message("kind: next_frame\nloss: {inverse_dynamics: 1}").contains("loss.inverse_dynamics: needs actions"))
@@ -68,12 +66,7 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
     }
 
     @Test func errorsNameTheKeyAndFile() {
-        func message(_ yaml: String, _ overrides: [String] = []) -> String {
-            do {
-                _ = try ConfigLoader.load(TrainingConfig.self, yaml: yaml, file: "run.yaml", overrides: overrides)
-                return "no error"
-            } catch { return "\(error)" }
-        }
+        func message(_ yaml: String, _ overrides: [String] = []) -> String { loadError(yaml, file: "run.yaml", overrides) }
         #expect(message("optim: {learning_rate: 1}").contains("run.yaml") && message("optim: {learning_rate: 1}").contains("optim.learning_rate: unknown key"))
         #expect(message("train: {steps: many}").contains("train.steps"))
         #expect(message("model: {patch: 7}").contains("model.patch: must divide model.image_size"))
