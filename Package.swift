@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "Checkpoints", targets: ["Checkpoints"]),
         .library(name: "JEPA", targets: ["JEPA"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "Planning", targets: ["Planning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5"]),
         .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
         .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
+        .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
             "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "NN", "Tensors", "HDF5"]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
+        .testTarget(name: "PlanningTests", dependencies: ["Planning", "JEPA", "NN", "Tensors", "Worlds"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "JEPA", "Config", "Tensors", "Worlds", "HDF5"]),
     ]
 )

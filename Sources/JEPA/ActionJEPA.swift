@@ -11,6 +11,9 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     /// Clip length T: teacher forcing predicts frames 1..<T from frames 0..<T−1.
     public var frames = 8
     public var imageSize = 64, channels = 1, actionDim = 3
+    /// Frames the encoder sees at once: frame t together with the k − 1 frames before it, stacked
+    /// as channels (the first frame repeated), so a latent can say how things move, not only where.
+    public var frameStack = 1
     public var encoder = EncoderKind.vit
     /// ViT encoder: patch size, width, depth, heads.
     public var patch = 8, encoderDim = 128, encoderDepth = 4, encoderHeads = 4
@@ -34,7 +37,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var distance = EnergyDistance.l1
 
     enum CodingKeys: String, CodingKey {
-        case frames, imageSize = "image_size", channels, actionDim = "action_dim", encoder, patch,
+        case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
              encoderDim = "encoder_dim", encoderDepth = "encoder_depth", encoderHeads = "encoder_heads",
              convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
              predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
@@ -59,6 +62,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         frames = try c.decode(.frames, default: d.frames)
         imageSize = try c.decode(.imageSize, default: d.imageSize)
         channels = try c.decode(.channels, default: d.channels)
+        frameStack = try c.decode(.frameStack, default: d.frameStack)
         actionDim = try c.decode(.actionDim, default: d.actionDim)
         encoder = try c.decode(.encoder, default: d.encoder)
         patch = try c.decode(.patch, default: d.patch)
@@ -88,6 +92,9 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
             return [s, s]
         }
     }
+
+    /// Channels of the encoder's input: a frame's channels times the frames stacked.
+    public var encoderChannels: Int { channels * frameStack }
 
     /// Width of the backbone's tokens.
     public var tokenDim: Int { encoder == .vit ? encoderDim : convWidths.last ?? 0 }
@@ -123,11 +130,11 @@ public final class ActionConditionedJEPA: WorldModel {
             let backbone: any FrameEncoder
             switch config.encoder {
             case .vit:
-                backbone = VisionTransformer(imageSize: config.imageSize, patch: config.patch, channels: config.channels,
+                backbone = VisionTransformer(imageSize: config.imageSize, patch: config.patch, channels: config.encoderChannels,
                                              dim: config.encoderDim, depth: config.encoderDepth, heads: config.encoderHeads,
                                              mlpRatio: config.mlpRatio, posEmbed: .sincos, rng: &rng)
             case .conv:
-                backbone = ConvEncoder(channels: config.channels, widths: config.convWidths, pooled: false, rng: &rng)
+                backbone = ConvEncoder(channels: config.encoderChannels, widths: config.convWidths, pooled: false, rng: &rng)
             }
             guard config.isPooled else { return backbone }
             return ProjectedPoolEncoder(backbone: backbone, tokens: config.grid[0] * config.grid[1],
@@ -171,8 +178,22 @@ public final class ActionConditionedJEPA: WorldModel {
     func rawLatents(_ frames: Tensor, encoder: any FrameEncoder) -> Tensor {
         let (b, t) = (frames.shape[0], frames.shape[1])
         precondition(frames.rank == 5, "ActionConditionedJEPA: frames must be [B, T, C, H, W], got \(frames.shape)")
-        let tokens = encoder.tokens(frames.reshaped([b * t] + Array(frames.shape[2...])))   // [B·T, N, D]
+        let input = Self.stacked(frames, count: config.frameStack)
+        let tokens = encoder.tokens(input.reshaped([b * t] + Array(input.shape[2...])))   // [B·T, N, D]
         return tokens.reshaped([b, t, tokens.shape[1], tokens.shape[2]])
+    }
+
+    /// Frames [B, T, C, H, W] → [B, T, k·C, H, W]: frame t's channels after those of frames
+    /// t − k + 1 … t − 1 (oldest first; frames before the clip are its first frame).
+    static func stacked(_ frames: Tensor, count k: Int) -> Tensor {
+        guard k > 1 else { return frames }
+        let t = frames.shape[1]
+        let first = frames.slice(axis: 1, 0..<1)
+        let lagged = (1..<k).reversed().map { lag in
+            lag >= t ? concat(Array(repeating: first, count: t), axis: 1)
+                : concat(Array(repeating: first, count: lag) + [frames.slice(axis: 1, 0..<(t - lag))], axis: 1)
+        }
+        return concat(lagged + [frames], axis: 2)
     }
 
     static func normalized(_ x: Tensor) -> Tensor { x.layerNorm(weight: nil, bias: nil, eps: 1e-6) }

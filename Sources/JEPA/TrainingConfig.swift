@@ -275,6 +275,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             try check(m.actionDim >= 1, key: "model.action_dim", "must be at least 1, got \(m.actionDim)")
         }
         for (key, v) in [("model.frames", m.frames), ("model.image_size", m.imageSize), ("model.channels", m.channels),
+                         ("model.frame_stack", m.frameStack),
                          ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),
                          ("model.encoder_depth", m.encoderDepth), ("model.encoder_heads", m.encoderHeads),
                          ("model.predictor_dim", m.predictorDim), ("model.predictor_depth", m.predictorDepth),

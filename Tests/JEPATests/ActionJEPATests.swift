@@ -246,4 +246,29 @@ private func tinyGraspSetup(_ name: String, predictor: ActionJEPAConfig.Predicto
             #expect(error.description.contains("action_dim") && error.description.contains("passive"))
         }
     }
+
+    /// Frame t is stacked after frames t − k + 1 … t − 1, the clip's first frame standing in for
+    /// frames before it; the encoder takes k·C channels and the model trains on stacked frames.
+    @Test func frameStackingPutsEarlierFramesFirst() throws {
+        let clip = Tensor([1, 2, 3], shape: [1, 3, 1, 1, 1])
+        #expect(ActionConditionedJEPA.stacked(clip, count: 2).scalars == [1, 1, 1, 2, 2, 3])
+        #expect(ActionConditionedJEPA.stacked(clip, count: 2).shape == [1, 3, 2, 1, 1])
+        #expect(ActionConditionedJEPA.stacked(clip, count: 4).scalars == [1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 2, 3])
+        #expect(ActionConditionedJEPA.stacked(clip, count: 1).scalars == clip.scalars)
+        var c = tinyActionConfig(.recurrent)
+        (c.actionDim, c.frameStack) = (0, 2)
+        var rng = RandomGenerator(seed: 9)
+        let model = try ActionConditionedJEPA(config: c, rng: &rng)
+        let frames = Tensor.uniform([2, c.frames, 1, c.imageSize, c.imageSize], low: 0, high: 1, using: &rng)
+        let z = model.encode(frames)
+        #expect(z.shape == [2, c.frames, 1, c.pooledDim])
+        // Frame 1's latent depends on frame 0 (its stacked predecessor); frame 0's is frame 0 twice.
+        let changed = Tensor(frames.scalars, shape: frames.shape)
+        for i in 0..<(c.imageSize * c.imageSize) { changed.ptr[i] = 0 }
+        let z2 = model.encode(changed)
+        #expect(z.slice(axis: 1, 1..<2).scalars != z2.slice(axis: 1, 1..<2).scalars)
+        #expect(z.slice(axis: 1, 2..<3).scalars == z2.slice(axis: 1, 2..<3).scalars)
+        let loss = model.loss(frames: frames, actions: Tensor.zeros([2, c.frames, 0]), weights: JEPALossWeights())
+        #expect(loss.total.item.isFinite)
+    }
 }

@@ -1,0 +1,164 @@
+import Foundation
+import JEPA
+import Tensors
+import Worlds
+
+/// What chooses the gripper's actions in a closed-loop episode. `begin` is called once per
+/// episode; `actions` is asked again once the actions it returned have been executed.
+public protocol GraspPolicy {
+    var name: String { get }
+    mutating func begin(goal: GraspGoal, goalFrame: [UInt8])
+    /// The next actions to execute (at least one), from the live frame (and, for the baselines
+    /// that may read it, the true state).
+    mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]]
+    /// The predicted cost of the last plan (nil for policies that do not plan).
+    var lastPlanCost: Float? { get }
+}
+
+/// The scripted expert on the true state: the upper reference.
+public struct ExpertPolicy: GraspPolicy {
+    let expert: GraspExpert
+    var goal: GraspGoal?
+    public var name: String { "expert" }
+    public var lastPlanCost: Float? { nil }
+    public init(config: GraspConfig) { expert = GraspExpert(config: config) }
+    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) { self.goal = goal }
+    public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
+        [goal.map { expert.action(state: state, goal: $0) } ?? [0, 0, 0]]
+    }
+}
+
+/// Random exploration (the data's random policy: uniform actions held for a few frames): the
+/// lower reference.
+public struct RandomActionPolicy: GraspPolicy {
+    var policy: GraspRandomPolicy
+    public var name: String { "random" }
+    public var lastPlanCost: Float? { nil }
+    public init(config: GraspConfig, seed: UInt64) { policy = GraspRandomPolicy(config: config, rng: RandomGenerator(seed: seed)) }
+    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) {}
+    public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [policy.action()] }
+}
+
+/// Model-predictive control in latent space: encode the live frames and the goal frame, plan a
+/// sequence with the world model, execute its first `executeSteps` actions, re-plan.
+public struct PlannerPolicy<P: Planner>: GraspPolicy {
+    public let model: ActionConditionedJEPA
+    public var planner: P
+    public let horizon: Int, executeSteps: Int
+    public let weighting: LatentGoalCost.Weighting
+    public let actionPenalty: Float
+    var rng: RandomGenerator
+    var goalLatent: Tensor?
+    /// Recent frames (enough for the predictor's window and the encoder's frame stack) and the
+    /// actions taken between them.
+    var frames: [[Float]] = [], taken: [[Float]] = []
+    public private(set) var lastPlanCost: Float?
+    /// Wall-clock seconds of each re-plan (encoding included).
+    public private(set) var planSeconds: [Double] = []
+    public var name: String { planner.name }
+
+    public init(model: ActionConditionedJEPA, planner: P, horizon: Int, executeSteps: Int,
+                weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0, seed: UInt64) {
+        precondition((1...horizon).contains(executeSteps), "PlannerPolicy: executeSteps \(executeSteps) must lie in 1…horizon (\(horizon))")
+        self.model = model
+        self.planner = planner
+        self.horizon = horizon
+        self.executeSteps = executeSteps
+        self.weighting = weighting
+        self.actionPenalty = actionPenalty
+        rng = RandomGenerator(seed: seed)
+    }
+
+    var frameSize: Int { model.config.imageSize * model.config.imageSize * model.config.channels }
+
+    func tensor(_ images: [[Float]]) -> Tensor {
+        let c = model.config
+        return Tensor(images.flatMap { $0 }, shape: [1, images.count, c.channels, c.imageSize, c.imageSize])
+    }
+
+    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) {
+        precondition(goalFrame.count == frameSize, "PlannerPolicy: the goal frame has \(goalFrame.count) pixels, the model takes \(frameSize)")
+        goalLatent = model.encode(tensor([goalFrame.map { Float($0) / 255 }]))
+        frames = []
+        taken = []
+        planner.reset()
+        planSeconds = []
+    }
+
+    public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
+        precondition(frame.count == frameSize, "PlannerPolicy: the frame has \(frame.count) pixels, the model takes \(frameSize)")
+        guard let goalLatent else { preconditionFailure("PlannerPolicy: begin(goal:goalFrame:) was not called") }
+        let started = Date()
+        frames.append(frame.map { Float($0) / 255 })
+        let window = model.predictor.window
+        let keep = window + model.config.frameStack - 1
+        if frames.count > keep { frames.removeFirst(frames.count - keep) }
+        if taken.count > window - 1 { taken.removeFirst(taken.count - (window - 1)) }
+        let latents = model.encode(tensor(frames))
+        let k = min(window, frames.count, taken.count + 1)
+        let context = latents.slice(axis: 1, (frames.count - k)..<frames.count)
+        let past = Tensor(taken.suffix(k - 1).flatMap { $0 }, shape: [1, k - 1, model.config.actionDim])
+        let cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
+                                  weighting: weighting, actionPenalty: actionPenalty)
+        let plan = planner.plan(cost, rng: &rng)
+        planner.advance(by: executeSteps)
+        lastPlanCost = plan.cost
+        planSeconds.append(Date().timeIntervalSince(started))
+        let chosen = (0..<executeSteps).map { plan.action(at: $0) }
+        // Frames between the executed actions are not seen; the context restarts from the next frame.
+        if executeSteps == 1 { taken.append(chosen[0]) } else { (frames, taken) = ([], []) }
+        return chosen
+    }
+}
+
+/// One closed-loop episode's outcome.
+public struct GraspEpisodeResult: Sendable {
+    public var seed: UInt64
+    public var success: Bool
+    /// Actions executed until success (or the step limit).
+    public var steps: Int
+    /// The policy's predicted plan cost at each re-plan (planner policies).
+    public var planCosts: [Float]
+    /// The live frames (recorded on request), first the initial frame, and the goal frame.
+    public var frames: [[UInt8]]
+    public var goalFrame: [UInt8]
+}
+
+/// The episode `seed` of `task`: a random initial state and a random goal for it (both from the
+/// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions.
+public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int,
+                            policy: inout some GraspPolicy, recordFrames: Bool = false) -> GraspEpisodeResult {
+    var rng = RandomGenerator(seed: seed)
+    var simulator = GraspSimulator(config: config, state: GraspSimulator.randomState(config: config, rng: &rng))
+    let goal = GraspGoal.sample(task: task, state: simulator.state, config: config, rng: &rng)
+    let renderer = GraspRenderer(config: config)
+    var goalFrame = [UInt8](repeating: 0, count: config.width * config.height)
+    renderer.render(state: goal.goalState(from: simulator.state, config: config), into: &goalFrame)
+    policy.begin(goal: goal, goalFrame: goalFrame)
+    var frame = [UInt8](repeating: 0, count: config.width * config.height)
+    simulator.render(into: &frame)
+    var result = GraspEpisodeResult(seed: seed, success: goal.isSuccess(simulator.state), steps: 0, planCosts: [],
+                                    frames: recordFrames ? [frame] : [], goalFrame: goalFrame)
+    while !result.success && result.steps < maxSteps {
+        let actions = policy.actions(frame: frame, state: simulator.state)
+        if let cost = policy.lastPlanCost { result.planCosts.append(cost) }
+        for action in actions where !result.success && result.steps < maxSteps {
+            simulator.step(action)
+            result.steps += 1
+            simulator.render(into: &frame)
+            if recordFrames { result.frames.append(frame) }
+            result.success = goal.isSuccess(simulator.state)
+        }
+    }
+    return result
+}
+
+/// The Wilson score interval for a success rate (95 % for z = 1.96): sensible at 0 % and 100 %,
+/// unlike the normal approximation.
+public func wilsonInterval(successes: Int, trials: Int, z: Double = 1.96) -> (low: Double, high: Double) {
+    guard trials > 0 else { return (0, 1) }
+    let n = Double(trials), p = Double(successes) / n, z2 = z * z
+    let centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    let half = z * (p * (1 - p) / n + z2 / (4 * n * n)).squareRoot() / (1 + z2 / n)
+    return (max(0, centre - half), min(1, centre + half))
+}

@@ -1,0 +1,65 @@
+import JEPA
+import Tensors
+
+/// The energy between the world model's predicted latents and the goal's latent, for candidate
+/// action sequences rolled out from the current context: at the last step, or a weighted sum over
+/// the horizon; plus an optional penalty on the actions' magnitude.
+public struct LatentGoalCost: TrajectoryCost {
+    public enum Weighting: Sendable, Equatable {
+        /// The energy of the last predicted step only.
+        case last
+        /// Σₖ wₖ · energy of step k (k = 1…H); `weights.count` = H.
+        case steps([Float])
+        /// Equal weights 1/H.
+        public static func uniform(_ horizon: Int) -> Self { .steps(Array(repeating: 1 / Float(horizon), count: horizon)) }
+    }
+
+    public let model: ActionConditionedJEPA
+    /// [1, K, N, D]: the latents of the last K ≤ window frames, the newest last.
+    public let context: Tensor
+    /// [1, K − 1, A]: the actions taken between the context frames.
+    public let pastActions: Tensor
+    /// [1, 1, N, D].
+    public let goal: Tensor
+    public let horizon: Int
+    public let weighting: Weighting
+    /// Added: penalty · mean of the squared actions of a candidate.
+    public let actionPenalty: Float
+
+    public var actionDim: Int { model.config.actionDim }
+
+    public init(model: ActionConditionedJEPA, context: Tensor, pastActions: Tensor? = nil, goal: Tensor, horizon: Int,
+                weighting: Weighting = .last, actionPenalty: Float = 0) {
+        let k = context.shape[1], a = model.config.actionDim
+        precondition(context.rank == 4 && context.shape[0] == 1 && goal.shape == [1, 1] + Array(context.shape[2...]),
+                     "LatentGoalCost: context \(context.shape) and goal \(goal.shape) must be [1, K, N, D] and [1, 1, N, D]")
+        precondition(horizon >= 1, "LatentGoalCost: horizon must be at least 1, got \(horizon)")
+        if case let .steps(w) = weighting { precondition(w.count == horizon, "LatentGoalCost: \(w.count) step weights for horizon \(horizon)") }
+        self.model = model
+        self.context = context
+        self.pastActions = pastActions ?? Tensor.zeros([1, k - 1, a])
+        precondition(self.pastActions.shape == [1, k - 1, a], "LatentGoalCost: past actions \(self.pastActions.shape) do not fit \(k) context frames")
+        self.goal = goal
+        self.horizon = horizon
+        self.weighting = weighting
+        self.actionPenalty = actionPenalty
+    }
+
+    public func costs(_ actions: Tensor) -> Tensor {
+        let s = actions.shape[0]
+        precondition(actions.shape == [s, horizon, actionDim], "LatentGoalCost: candidates \(actions.shape), expected [S, \(horizon), \(actionDim)]")
+        let k = context.shape[1]
+        let latents = context.expanded(to: [s] + Array(context.shape.dropFirst()))
+        let all = k > 1 ? concat([pastActions.expanded(to: [s, k - 1, actionDim]), actions], axis: 1) : actions
+        let predicted = model.rollout(latents: latents, actions: all)                         // [S, H, N, D]
+        let diff = predicted - goal
+        let perStep = (model.config.distance == .l1 ? diff.abs() : diff.squared()).mean(axes: [2, 3])   // [S, H]
+        var total: Tensor
+        switch weighting {
+        case .last: total = perStep.slice(axis: 1, (horizon - 1)..<horizon).reshaped([s])
+        case let .steps(w): total = (perStep * Tensor(w, shape: [1, horizon])).sum(axes: [1])
+        }
+        if actionPenalty > 0 { total = total + actions.squared().mean(axes: [1, 2]) * actionPenalty }
+        return total
+    }
+}

@@ -1,0 +1,85 @@
+import Tensors
+
+/// What a planner minimises: the cost of candidate action sequences, all candidates of an
+/// iteration in one call.
+public protocol TrajectoryCost {
+    var horizon: Int { get }
+    var actionDim: Int { get }
+    /// Costs of the candidates `actions` [S, H, A] → [S]. Differentiable in `actions` (the
+    /// gradient planner calls it with gradients on; the sampling planners under `noGrad`).
+    func costs(_ actions: Tensor) -> Tensor
+}
+
+/// Box bounds on every action entry.
+public struct ActionBounds: Sendable, Equatable {
+    public var low: Float, high: Float
+    public init(low: Float = -1, high: Float = 1) {
+        precondition(low < high, "ActionBounds: low \(low) must be below high \(high)")
+        (self.low, self.high) = (low, high)
+    }
+    @inline(__always) public func clip(_ x: Float) -> Float { min(high, max(low, x)) }
+    public var middle: Float { (low + high) / 2 }
+    public var width: Float { high - low }
+}
+
+/// A planned action sequence, row-major [horizon, actionDim], and what it cost.
+public struct Plan: Sendable {
+    public var actions: [Float]
+    public var horizon: Int, actionDim: Int
+    /// The cost of `actions`.
+    public var cost: Float
+    /// The best cost among the candidates of each iteration (the planner's progress).
+    public var iterationCosts: [Float]
+
+    public func action(at step: Int) -> [Float] { Array(actions[(step * actionDim)..<((step + 1) * actionDim)]) }
+}
+
+/// A planner over action sequences. Stateful only through its warm start: the previous plan,
+/// shifted by the steps executed since, seeds the next search.
+public protocol Planner {
+    var name: String { get }
+    var bounds: ActionBounds { get }
+    /// Searches for the sequence of lowest cost. Deterministic for a given `rng` state.
+    mutating func plan(_ cost: some TrajectoryCost, rng: inout RandomGenerator) -> Plan
+    /// Drops `steps` executed actions from the warm start (the last action is repeated to refill).
+    mutating func advance(by steps: Int)
+    /// Forgets the warm start (a new episode).
+    mutating func reset()
+}
+
+/// The warm start every planner keeps: a mean sequence [H, A] carried from plan to plan.
+public struct WarmStart: Sendable {
+    public private(set) var mean: [Float]?
+    var actionDim = 0
+
+    public init() {}
+
+    /// The starting mean for a problem of this size: the shifted previous plan, or the middle of
+    /// the bounds.
+    func initial(horizon: Int, actionDim: Int, bounds: ActionBounds) -> [Float] {
+        if let mean, mean.count == horizon * actionDim { return mean }
+        return [Float](repeating: bounds.middle, count: horizon * actionDim)
+    }
+
+    mutating func store(_ plan: Plan) { (mean, actionDim) = (plan.actions, plan.actionDim) }
+
+    mutating func advance(by steps: Int) {
+        guard let old = mean, steps > 0, actionDim > 0 else { return }
+        let h = old.count / actionDim
+        let s = min(steps, h)
+        let last = Array(old[((h - 1) * actionDim)..<(h * actionDim)])
+        mean = Array(old[(s * actionDim)...]) + (0..<s).flatMap { _ in last }
+    }
+
+    mutating func reset() { mean = nil }
+}
+
+/// Evaluates candidates [S, H·A] (flat, row-major) in one batch without a graph.
+func evaluate(_ cost: some TrajectoryCost, _ candidates: [Float], count: Int) -> [Float] {
+    noGrad { cost.costs(Tensor(candidates, shape: [count, cost.horizon, cost.actionDim])).scalars }
+}
+
+/// Indices of the `k` smallest values, cheapest first (ties by index, so deterministic).
+func smallest(_ k: Int, of values: [Float]) -> [Int] {
+    Array(values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(k))
+}
