@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
         .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "Planning", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

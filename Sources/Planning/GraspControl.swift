@@ -7,12 +7,19 @@ import Worlds
 /// episode; `actions` is asked again once the actions it returned have been executed.
 public protocol GraspPolicy {
     var name: String { get }
-    mutating func begin(goal: GraspGoal, goalFrame: [UInt8])
+    mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) throws
     /// The next actions to execute (at least one), from the live frame (and, for the baselines
     /// that may read it, the true state).
     mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]]
-    /// The predicted cost of the last plan (nil for policies that do not plan).
+    /// The predicted cost of the last plan, and the energy between the live frame it started from
+    /// and the goal (nil for policies that do not plan).
     var lastPlanCost: Float? { get }
+    var lastObservedEnergy: Float? { get }
+}
+
+extension GraspPolicy {
+    public var lastPlanCost: Float? { nil }
+    public var lastObservedEnergy: Float? { nil }
 }
 
 /// The scripted expert on the true state: the upper reference.
@@ -20,7 +27,6 @@ public struct ExpertPolicy: GraspPolicy {
     let expert: GraspExpert
     var goal: GraspGoal?
     public var name: String { "expert" }
-    public var lastPlanCost: Float? { nil }
     public init(config: GraspConfig) { expert = GraspExpert(config: config) }
     public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) { self.goal = goal }
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
@@ -33,7 +39,6 @@ public struct ExpertPolicy: GraspPolicy {
 public struct RandomActionPolicy: GraspPolicy {
     var policy: GraspRandomPolicy
     public var name: String { "random" }
-    public var lastPlanCost: Float? { nil }
     public init(config: GraspConfig, seed: UInt64) { policy = GraspRandomPolicy(config: config, rng: RandomGenerator(seed: seed)) }
     public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) {}
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [policy.action()] }
@@ -41,9 +46,9 @@ public struct RandomActionPolicy: GraspPolicy {
 
 /// Model-predictive control in latent space: encode the live frames and the goal frame, plan a
 /// sequence with the world model, execute its first `executeSteps` actions, re-plan.
-public struct PlannerPolicy<P: Planner>: GraspPolicy {
+public struct PlannerPolicy: GraspPolicy {
     public let model: ActionConditionedJEPA
-    public var planner: P
+    public var planner: any Planner
     public let horizon: Int, executeSteps: Int
     public let weighting: LatentGoalCost.Weighting
     public let actionPenalty: Float
@@ -53,11 +58,10 @@ public struct PlannerPolicy<P: Planner>: GraspPolicy {
     /// actions taken between them.
     var frames: [[Float]] = [], taken: [[Float]] = []
     public private(set) var lastPlanCost: Float?
-    /// Wall-clock seconds of each re-plan (encoding included).
-    public private(set) var planSeconds: [Double] = []
+    public private(set) var lastObservedEnergy: Float?
     public var name: String { planner.name }
 
-    public init(model: ActionConditionedJEPA, planner: P, horizon: Int, executeSteps: Int,
+    public init(model: ActionConditionedJEPA, planner: any Planner, horizon: Int, executeSteps: Int,
                 weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0, seed: UInt64) {
         precondition((1...horizon).contains(executeSteps), "PlannerPolicy: executeSteps \(executeSteps) must lie in 1…horizon (\(horizon))")
         self.model = model
@@ -76,19 +80,19 @@ public struct PlannerPolicy<P: Planner>: GraspPolicy {
         return Tensor(images.flatMap { $0 }, shape: [1, images.count, c.channels, c.imageSize, c.imageSize])
     }
 
-    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) {
-        precondition(goalFrame.count == frameSize, "PlannerPolicy: the goal frame has \(goalFrame.count) pixels, the model takes \(frameSize)")
+    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) throws {
+        guard goalFrame.count == frameSize else {
+            throw PlanningError("the goal frame has \(goalFrame.count) pixels; the model takes \(model.config.channels)×\(model.config.imageSize)×\(model.config.imageSize) = \(frameSize)")
+        }
         goalLatent = model.encode(tensor([goalFrame.map { Float($0) / 255 }]))
         frames = []
         taken = []
         planner.reset()
-        planSeconds = []
     }
 
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
         precondition(frame.count == frameSize, "PlannerPolicy: the frame has \(frame.count) pixels, the model takes \(frameSize)")
         guard let goalLatent else { preconditionFailure("PlannerPolicy: begin(goal:goalFrame:) was not called") }
-        let started = Date()
         frames.append(frame.map { Float($0) / 255 })
         let window = model.predictor.window
         let keep = window + model.config.frameStack - 1
@@ -97,18 +101,33 @@ public struct PlannerPolicy<P: Planner>: GraspPolicy {
         let latents = model.encode(tensor(frames))
         let k = min(window, frames.count, taken.count + 1)
         let context = latents.slice(axis: 1, (frames.count - k)..<frames.count)
+        lastObservedEnergy = energy(predicted: latents.slice(axis: 1, (frames.count - 1)..<frames.count), target: goalLatent,
+                                    distance: model.config.distance).item
         let past = Tensor(taken.suffix(k - 1).flatMap { $0 }, shape: [1, k - 1, model.config.actionDim])
         let cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
                                   weighting: weighting, actionPenalty: actionPenalty)
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)
         lastPlanCost = plan.cost
-        planSeconds.append(Date().timeIntervalSince(started))
         let chosen = (0..<executeSteps).map { plan.action(at: $0) }
         // Frames between the executed actions are not seen; the context restarts from the next frame.
         if executeSteps == 1 { taken.append(chosen[0]) } else { (frames, taken) = ([], []) }
         return chosen
     }
+}
+
+/// A planning problem that cannot be set up (wrong model kind, sizes that do not match).
+public struct PlanningError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The action-conditioned model planning needs, or an error saying why `model` is not one.
+public func planningModel(_ model: any WorldModel, source: String) throws -> ActionConditionedJEPA {
+    guard let frameModel = model as? ActionConditionedJEPA, frameModel.config.actionDim > 0 else {
+        throw PlanningError("\(source) holds a world model without actions (a video or next_frame model); planning needs an action-conditioned model (kind: action_conditioned)")
+    }
+    return frameModel
 }
 
 /// One closed-loop episode's outcome.
@@ -119,6 +138,10 @@ public struct GraspEpisodeResult: Sendable {
     public var steps: Int
     /// The policy's predicted plan cost at each re-plan (planner policies).
     public var planCosts: [Float]
+    /// The energy between the live frame and the goal at each re-plan (planner policies).
+    public var observedEnergies: [Float]
+    /// Wall-clock seconds of each re-plan, encoding the frames included (planner policies).
+    public var planSeconds: [Double]
     /// The live frames (recorded on request), first the initial frame, and the goal frame.
     public var frames: [[UInt8]]
     public var goalFrame: [UInt8]
@@ -127,21 +150,26 @@ public struct GraspEpisodeResult: Sendable {
 /// The episode `seed` of `task`: a random initial state and a random goal for it (both from the
 /// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions.
 public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int,
-                            policy: inout some GraspPolicy, recordFrames: Bool = false) -> GraspEpisodeResult {
+                            policy: inout some GraspPolicy, recordFrames: Bool = false) throws -> GraspEpisodeResult {
     var rng = RandomGenerator(seed: seed)
     var simulator = GraspSimulator(config: config, state: GraspSimulator.randomState(config: config, rng: &rng))
     let goal = GraspGoal.sample(task: task, state: simulator.state, config: config, rng: &rng)
     let renderer = GraspRenderer(config: config)
     var goalFrame = [UInt8](repeating: 0, count: config.width * config.height)
     renderer.render(state: goal.goalState(from: simulator.state, config: config), into: &goalFrame)
-    policy.begin(goal: goal, goalFrame: goalFrame)
+    try policy.begin(goal: goal, goalFrame: goalFrame)
     var frame = [UInt8](repeating: 0, count: config.width * config.height)
     simulator.render(into: &frame)
-    var result = GraspEpisodeResult(seed: seed, success: goal.isSuccess(simulator.state), steps: 0, planCosts: [],
+    var result = GraspEpisodeResult(seed: seed, success: goal.isSuccess(simulator.state), steps: 0, planCosts: [], observedEnergies: [], planSeconds: [],
                                     frames: recordFrames ? [frame] : [], goalFrame: goalFrame)
     while !result.success && result.steps < maxSteps {
+        let started = Date()
         let actions = policy.actions(frame: frame, state: simulator.state)
-        if let cost = policy.lastPlanCost { result.planCosts.append(cost) }
+        if let cost = policy.lastPlanCost {
+            result.planSeconds.append(Date().timeIntervalSince(started))
+            result.planCosts.append(cost)
+            result.observedEnergies.append(policy.lastObservedEnergy ?? .nan)
+        }
         for action in actions where !result.success && result.steps < maxSteps {
             simulator.step(action)
             result.steps += 1

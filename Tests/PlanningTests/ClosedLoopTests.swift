@@ -105,14 +105,33 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
         (cem.samples, cem.elites, cem.iterations) = (16, 4, 2)
         for execute in [1, 2] {
             var policy = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 3, executeSteps: execute, seed: 1)
-            let result = runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 6, policy: &policy, recordFrames: true)
+            let result = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 6, policy: &policy, recordFrames: true)
             #expect(!result.success && result.steps == 6)
             #expect(result.planCosts.count == 6 / execute && result.planCosts.allSatisfy { $0.isFinite })
-            #expect(policy.planSeconds.count == 6 / execute)
+            #expect(result.planSeconds.count == 6 / execute)
             #expect(result.frames.count == 7 && result.goalFrame.count == 256)
         }
         var expert = ExpertPolicy(config: GraspConfig())
-        let reached = runGraspEpisode(config: GraspConfig(), task: .reach, seed: 3, maxSteps: 60, policy: &expert)
+        let reached = try runGraspEpisode(config: GraspConfig(), task: .reach, seed: 3, maxSteps: 60, policy: &expert)
         #expect(reached.success && reached.steps > 0 && reached.steps < 60)
+    }
+
+    /// A model without actions, or a goal frame the model cannot take, is a clear error.
+    @Test func badPlanningInputsAreErrors() throws {
+        var c = ActionJEPAConfig.passive
+        (c.frames, c.imageSize, c.patch, c.encoderDim, c.encoderDepth, c.encoderHeads, c.pooledDim, c.gruHidden) = (4, 16, 4, 16, 1, 2, 8, 12)
+        var rng = RandomGenerator(seed: 1)
+        let passive = try ActionConditionedJEPA(config: c, rng: &rng)
+        #expect(throws: PlanningError.self) { _ = try planningModel(passive, source: "nf.h5") }
+        let model = try tinyModel(.gru)
+        #expect(try planningModel(model, source: "ac.h5") === model)
+        var policy = PlannerPolicy(model: model, planner: CEMPlanner(), horizon: 2, executeSteps: 1, seed: 1)
+        let goal = GraspGoal(task: .reach, tolerance: 1, floorY: 15)
+        do {
+            try policy.begin(goal: goal, goalFrame: [UInt8](repeating: 0, count: 64 * 64))
+            Issue.record("a 64×64 goal frame was accepted by a 16×16 model")
+        } catch let error as PlanningError {
+            #expect(error.description.contains("4096 pixels") && error.description.contains("1×16×16"))
+        }
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+
+/// What `jepa plan` measured, written as `plan_report.json` and summarised as `plan_report.md`.
+public struct PlanReport: Codable, Sendable {
+    /// One policy's results over the episodes.
+    public struct PolicyResult: Codable, Sendable {
+        public var policy: String
+        public var episodes: Int, successes: Int
+        public var successRate: Double
+        /// 95 % Wilson interval of the success rate.
+        public var interval95: [Double]
+        /// Mean actions executed in the successful episodes.
+        public var meanStepsToSuccess: Double?
+        /// Seconds per re-plan (planner policies): median and 95th percentile, and how many.
+        public var planSecondsMedian: Double?, planSecondsP95: Double?
+        public var replans: Int
+
+        public init(policy: String, outcomes: [GraspEpisodeResult], planSeconds: [Double]) {
+            self.policy = policy
+            episodes = outcomes.count
+            let won = outcomes.filter(\.success)
+            successes = won.count
+            successRate = episodes > 0 ? Double(successes) / Double(episodes) : 0
+            let ci = wilsonInterval(successes: successes, trials: episodes)
+            interval95 = [ci.low, ci.high]
+            meanStepsToSuccess = won.isEmpty ? nil : Double(won.map(\.steps).reduce(0, +)) / Double(won.count)
+            let sorted = planSeconds.sorted()
+            replans = sorted.count
+            planSecondsMedian = sorted.isEmpty ? nil : quantile(sorted, 0.5)
+            planSecondsP95 = sorted.isEmpty ? nil : quantile(sorted, 0.95)
+        }
+    }
+
+    public var checkpoint: String
+    public var step: Int
+    public var task: String
+    /// The planner and its settings, as `name: value` lines (`jepa plan` options).
+    public var settings: [String: String]
+    public var seed: UInt64
+    public var maxSteps: Int
+    public var results: [PolicyResult]
+    public var seconds: Double
+
+    public init(checkpoint: String, step: Int, task: String, settings: [String: String], seed: UInt64, maxSteps: Int,
+                results: [PolicyResult], seconds: Double) {
+        (self.checkpoint, self.step, self.task, self.settings, self.seed) = (checkpoint, step, task, settings, seed)
+        (self.maxSteps, self.results, self.seconds) = (maxSteps, results, seconds)
+    }
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return try encoder.encode(self)
+    }
+
+    public var markdown: String {
+        func f(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "–" }
+        var md = "# Planning: \(task)\n\n\(checkpoint) (step \(step)); episodes from seed \(seed), at most \(maxSteps) actions each; "
+        md += String(format: "%.0f s.\n\n", seconds)
+        md += settings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n\n"
+        md += "| policy | success | 95% interval | mean steps to success | median s / re-plan | p95 s / re-plan |\n|---|---:|---:|---:|---:|---:|\n"
+        for r in results {
+            md += "| \(r.policy) | \(r.successes)/\(r.episodes) (\(String(format: "%.0f", 100 * r.successRate)) %) "
+            md += "| \(String(format: "%.0f–%.0f %%", 100 * r.interval95[0], 100 * r.interval95[1])) "
+            md += "| \(f(r.meanStepsToSuccess, "%.1f")) | \(f(r.planSecondsMedian, "%.3f")) | \(f(r.planSecondsP95, "%.3f")) |\n"
+        }
+        return md
+    }
+}
+
+/// Linear interpolation between order statistics of sorted values (numpy's default).
+func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    let position = q * Double(sorted.count - 1)
+    let i = Int(position), frac = position - Double(i)
+    return i + 1 < sorted.count ? sorted[i] + frac * (sorted[i + 1] - sorted[i]) : sorted[i]
+}
