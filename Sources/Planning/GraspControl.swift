@@ -7,7 +7,8 @@ import Worlds
 /// episode; `actions` is asked again once the actions it returned have been executed.
 public protocol GraspPolicy {
     var name: String { get }
-    mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) throws
+    /// `goalFrames`: the frames to reach in order, the goal's own last (earlier ones are subgoals).
+    mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) throws
     /// The next actions to execute (at least one), from the live frame (and, for the baselines
     /// that may read it, the true state).
     mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]]
@@ -28,7 +29,7 @@ public struct ExpertPolicy: GraspPolicy {
     var goal: GraspGoal?
     public var name: String { "expert" }
     public init(config: GraspConfig) { expert = GraspExpert(config: config) }
-    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) { self.goal = goal }
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) { self.goal = goal }
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
         [goal.map { expert.action(state: state, goal: $0) } ?? [0, 0, 0]]
     }
@@ -40,7 +41,7 @@ public struct RandomActionPolicy: GraspPolicy {
     var policy: GraspRandomPolicy
     public var name: String { "random" }
     public init(config: GraspConfig, seed: UInt64) { policy = GraspRandomPolicy(config: config, rng: RandomGenerator(seed: seed)) }
-    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) {}
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) {}
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [policy.action()] }
 }
 
@@ -53,7 +54,12 @@ public struct PlannerPolicy: GraspPolicy {
     public let weighting: LatentGoalCost.Weighting
     public let actionPenalty: Float
     var rng: RandomGenerator
-    var goalLatent: Tensor?
+    /// Subgoals: the planner moves on to the next goal frame once the live frame's energy to the
+    /// current one is below `subgoalThreshold`, or after `subgoalSteps` re-plans on it.
+    public let subgoalThreshold: Float, subgoalSteps: Int
+    var goalLatents: [Tensor] = []
+    public private(set) var stage = 0
+    var stageReplans = 0
     /// Recent frames (enough for the predictor's window and the encoder's frame stack) and the
     /// actions taken between them.
     var frames: [[Float]] = [], taken: [[Float]] = []
@@ -62,7 +68,8 @@ public struct PlannerPolicy: GraspPolicy {
     public var name: String { planner.name }
 
     public init(model: ActionConditionedJEPA, planner: any Planner, horizon: Int, executeSteps: Int,
-                weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0, seed: UInt64) {
+                weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0,
+                subgoalThreshold: Float = 0.05, subgoalSteps: Int = .max, seed: UInt64) {
         precondition((1...horizon).contains(executeSteps), "PlannerPolicy: executeSteps \(executeSteps) must lie in 1…horizon (\(horizon))")
         self.model = model
         self.planner = planner
@@ -70,6 +77,8 @@ public struct PlannerPolicy: GraspPolicy {
         self.executeSteps = executeSteps
         self.weighting = weighting
         self.actionPenalty = actionPenalty
+        self.subgoalThreshold = subgoalThreshold
+        self.subgoalSteps = subgoalSteps
         rng = RandomGenerator(seed: seed)
     }
 
@@ -80,11 +89,13 @@ public struct PlannerPolicy: GraspPolicy {
         return Tensor(images.flatMap { $0 }, shape: [1, images.count, c.channels, c.imageSize, c.imageSize])
     }
 
-    public mutating func begin(goal: GraspGoal, goalFrame: [UInt8]) throws {
-        guard goalFrame.count == frameSize else {
-            throw PlanningError("the goal frame has \(goalFrame.count) pixels; the model takes \(model.config.channels)×\(model.config.imageSize)×\(model.config.imageSize) = \(frameSize)")
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) throws {
+        guard !goalFrames.isEmpty else { throw PlanningError("no goal frame") }
+        for frame in goalFrames where frame.count != frameSize {
+            throw PlanningError("the goal frame has \(frame.count) pixels; the model takes \(model.config.channels)×\(model.config.imageSize)×\(model.config.imageSize) = \(frameSize)")
         }
-        goalLatent = model.encode(tensor([goalFrame.map { Float($0) / 255 }]))
+        goalLatents = goalFrames.map { model.encode(tensor([$0.map { Float($0) / 255 }])) }
+        (stage, stageReplans) = (0, 0)
         frames = []
         taken = []
         planner.reset()
@@ -92,7 +103,7 @@ public struct PlannerPolicy: GraspPolicy {
 
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
         precondition(frame.count == frameSize, "PlannerPolicy: the frame has \(frame.count) pixels, the model takes \(frameSize)")
-        guard let goalLatent else { preconditionFailure("PlannerPolicy: begin(goal:goalFrame:) was not called") }
+        precondition(!goalLatents.isEmpty, "PlannerPolicy: begin(goal:goalFrames:) was not called")
         frames.append(frame.map { Float($0) / 255 })
         let window = model.predictor.window
         let keep = window + model.config.frameStack - 1
@@ -101,8 +112,16 @@ public struct PlannerPolicy: GraspPolicy {
         let latents = model.encode(tensor(frames))
         let k = min(window, frames.count, taken.count + 1)
         let context = latents.slice(axis: 1, (frames.count - k)..<frames.count)
-        lastObservedEnergy = energy(predicted: latents.slice(axis: 1, (frames.count - 1)..<frames.count), target: goalLatent,
-                                    distance: model.config.distance).item
+        let live = latents.slice(axis: 1, (frames.count - 1)..<frames.count)
+        var observed = energy(predicted: live, target: goalLatents[stage], distance: model.config.distance).item
+        while stage + 1 < goalLatents.count && (observed < subgoalThreshold || stageReplans >= subgoalSteps) {
+            (stage, stageReplans) = (stage + 1, 0)
+            planner.reset()
+            observed = energy(predicted: live, target: goalLatents[stage], distance: model.config.distance).item
+        }
+        stageReplans += 1
+        lastObservedEnergy = observed
+        let goalLatent = goalLatents[stage]
         let past = Tensor(taken.suffix(k - 1).flatMap { $0 }, shape: [1, k - 1, model.config.actionDim])
         let cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
                                   weighting: weighting, actionPenalty: actionPenalty)
@@ -145,11 +164,16 @@ public struct GraspEpisodeResult: Sendable {
     /// The live frames (recorded on request), first the initial frame, and the goal frame.
     public var frames: [[UInt8]]
     public var goalFrame: [UInt8]
+    /// The subgoal frames given to the policy before the goal (from the expert's demonstration).
+    public var subgoalFrames: [[UInt8]]
 }
 
 /// The episode `seed` of `task`: a random initial state and a random goal for it (both from the
-/// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions.
-public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int,
+/// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions. With
+/// `subgoals` k > 0 the policy also gets k subgoal frames, V-JEPA 2-AC style: states of a
+/// demonstration (the noise-free scripted expert run from the same initial state) at 1/(k+1),
+/// 2/(k+1), … of its length.
+public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int, subgoals: Int = 0,
                             policy: inout some GraspPolicy, recordFrames: Bool = false) throws -> GraspEpisodeResult {
     var rng = RandomGenerator(seed: seed)
     var simulator = GraspSimulator(config: config, state: GraspSimulator.randomState(config: config, rng: &rng))
@@ -157,11 +181,27 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
     let renderer = GraspRenderer(config: config)
     var goalFrame = [UInt8](repeating: 0, count: config.width * config.height)
     renderer.render(state: goal.goalState(from: simulator.state, config: config), into: &goalFrame)
-    try policy.begin(goal: goal, goalFrame: goalFrame)
+    var subgoalFrames: [[UInt8]] = []
+    if subgoals > 0 {
+        var demo = simulator.state
+        var states = [demo]
+        let expert = GraspExpert(config: config)
+        while !goal.isSuccess(demo) && states.count <= maxSteps {
+            GraspSimulator.step(&demo, action: expert.action(state: demo, goal: goal), config: config)
+            states.append(demo)
+        }
+        subgoalFrames = (1...subgoals).map { i in
+            var frame = [UInt8](repeating: 0, count: config.width * config.height)
+            renderer.render(state: states[(states.count - 1) * i / (subgoals + 1)], into: &frame)
+            return frame
+        }
+    }
+    try policy.begin(goal: goal, goalFrames: subgoalFrames + [goalFrame])
     var frame = [UInt8](repeating: 0, count: config.width * config.height)
     simulator.render(into: &frame)
     var result = GraspEpisodeResult(seed: seed, success: goal.isSuccess(simulator.state), steps: 0, planCosts: [], observedEnergies: [], planSeconds: [],
-                                    frames: recordFrames ? [frame] : [], goalFrame: goalFrame)
+                                    frames: recordFrames ? [frame] : [], goalFrame: goalFrame,
+                                    subgoalFrames: subgoalFrames)
     while !result.success && result.steps < maxSteps {
         let started = Date()
         let actions = policy.actions(frame: frame, state: simulator.state)

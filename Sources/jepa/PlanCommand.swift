@@ -57,6 +57,15 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Penalty on the mean squared action.")
     var actionPenalty: Float = 0
 
+    @Option(help: "Subgoal frames before the goal, from a demonstration by the scripted expert (0 = the goal only).")
+    var subgoals = 0
+
+    @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")
+    var subgoalThreshold: Float = 0.05
+
+    @Option(help: "…or after this many re-plans on it (default: the step limit over the number of goals).")
+    var subgoalSteps: Int?
+
     @Option(help: "Candidates per iteration (cem, mppi; cem seeding of gradient).")
     var samples = 300
 
@@ -102,6 +111,9 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty non-negative")
         }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        guard subgoals >= 0, subgoalThreshold >= 0, (subgoalSteps ?? 1) >= 1 else {
+            throw ValidationError("--subgoals and --subgoal-threshold must be non-negative, --subgoal-steps at least 1")
+        }
         guard gifs >= 0 else { throw ValidationError("--gifs must be at least 0, got \(gifs)") }
     }
 
@@ -150,7 +162,8 @@ struct PlanCommand: ParsableCommand {
         if landscape { try writeLandscape(model: model, world: world.config, seed: seeds[0], to: outDirectory + "/landscape.png") }
         var results: [PlanReport.PolicyResult] = []
         var agent = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
-                                  weighting: weighting, actionPenalty: actionPenalty, seed: seed)
+                                  weighting: weighting, actionPenalty: actionPenalty, subgoalThreshold: subgoalThreshold,
+                                  subgoalSteps: subgoalSteps ?? max(1, limit / (subgoals + 1) / execute), seed: seed)
         say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
         let planned = try run(policy: &agent, name: planner.rawValue, seeds: seeds, world: world.config, directory: outDirectory)
         results.append(planned)
@@ -162,6 +175,10 @@ struct PlanCommand: ParsableCommand {
         }
         var settings = ["planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
+        if subgoals > 0 {
+            (settings["subgoals"], settings["subgoal_threshold"]) = ("\(subgoals)", "\(subgoalThreshold)")
+            settings["subgoal_steps"] = "\(subgoalSteps ?? max(1, limit / (subgoals + 1) / execute))"
+        }
         switch planner {
         case .cem: (settings["samples"], settings["elites"], settings["iterations"], settings["std"]) = ("\(samples)", "\(elites)", "\(iterations)", "\(std)")
         case .mppi: (settings["samples"], settings["iterations"], settings["std"], settings["temperature"]) = ("\(samples)", "\(iterations)", "\(std)", "\(temperature)")
@@ -182,7 +199,8 @@ struct PlanCommand: ParsableCommand {
         var planSeconds: [Double] = []
         for (i, s) in seeds.enumerated() {
             let record = directory != nil && i < gifs
-            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, policy: &policy, recordFrames: record)
+            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoals, policy: &policy,
+                                             recordFrames: record)
             outcomes.append(result)
             planSeconds += result.planSeconds
             if let directory, record { try writeEpisodeGIF(result, world: world, to: directory + "/episode_\(i).gif") }

@@ -128,10 +128,41 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
         var policy = PlannerPolicy(model: model, planner: CEMPlanner(), horizon: 2, executeSteps: 1, seed: 1)
         let goal = GraspGoal(task: .reach, tolerance: 1, floorY: 15)
         do {
-            try policy.begin(goal: goal, goalFrame: [UInt8](repeating: 0, count: 64 * 64))
+            try policy.begin(goal: goal, goalFrames: [[UInt8](repeating: 0, count: 64 * 64)])
             Issue.record("a 64×64 goal frame was accepted by a 16×16 model")
         } catch let error as PlanningError {
             #expect(error.description.contains("4096 pixels") && error.description.contains("1×16×16"))
         }
+    }
+
+    /// With k subgoals the policy gets k demonstration frames before the goal frame (the first
+    /// differs from the goal: the demonstration starts away from it), and the planner moves through them: at once with an infinite threshold, one
+    /// per re-plan with a step budget of 1.
+    @Test func subgoalsComeFromTheDemonstrationInOrder() throws {
+        struct Spy: GraspPolicy {
+            var name: String { "spy" }
+            var received: [[UInt8]] = []
+            mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) { received = goalFrames }
+            mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [[0, 0, 0]] }
+        }
+        var spy = Spy()
+        let result = try runGraspEpisode(config: GraspConfig(), task: .lift, seed: 4, maxSteps: 2, subgoals: 3, policy: &spy)
+        #expect(spy.received.count == 4 && result.subgoalFrames.count == 3)
+        #expect(spy.received.last == result.goalFrame && spy.received[0] != result.goalFrame)
+
+        let model = try tinyModel(.gru)
+        var world = GraspConfig()
+        (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
+        (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (8, 2, 1)
+        var eager = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
+                                  subgoalThreshold: .infinity, seed: 1)
+        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 1, subgoals: 2, policy: &eager)
+        #expect(eager.stage == 2)
+        var paced = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
+                                  subgoalThreshold: 0, subgoalSteps: 1, seed: 1)
+        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 2, subgoals: 2, policy: &paced)
+        #expect(paced.stage == 1)
     }
 }
