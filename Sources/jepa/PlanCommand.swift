@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
         discussion: "Each episode (seeds derived from --seed, which must differ from the training data's seed) starts "
             + "from a random state with a random goal of --task; the goal frame is rendered from a state that satisfies "
             + "the goal. The planner minimises the energy between the predicted latent and the goal frame's latent "
-            + "(--cost last: at the horizon's end; sum: averaged over the horizon), executes --execute actions and re-plans, "
+            + "(--cost sum: averaged over the horizon's steps; last: at its end), executes --execute actions and re-plans, "
             + "until the goal holds on the true state or --max-steps actions. The world's settings are those of the "
             + "training data when its file is present. Writes plan_report.json, plan_report.md and --gifs GIFs "
             + "(live frame | goal frame | per re-plan: the plan's predicted energy in red, the live frame's energy to the goal in blue).")
@@ -51,8 +51,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Actions executed per plan before re-planning.")
     var execute = 1
 
-    @Option(help: "Cost: energy at the last step, or averaged over the horizon.")
-    var cost: CostName = .last
+    @Option(help: "Cost: the energy averaged over the horizon's steps, or at its last step only.")
+    var cost: CostName = .sum
 
     @Option(help: "Penalty on the mean squared action.")
     var actionPenalty: Float = 0
@@ -93,7 +93,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "GIFs of the first episodes to write.")
     var gifs = 3
 
-    @Flag(help: "Also write landscape.png: the encoder's energy to the goal as the gripper sweeps along x and y through the first episode's goal (the planner's target landscape).")
+    @Flag(help: "Also write landscape.png (the encoder's energy to the goal as the gripper sweeps along x and y through the first episode's goal) and action_sweep.png (predicted and true energy after holding dx = a for the horizon).")
     var landscape = false
 
     @Option(help: ArgumentHelp("Report directory (default: the run's plan-<task>-<planner>/).", valueName: "dir"))
