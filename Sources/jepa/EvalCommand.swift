@@ -163,11 +163,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// `runs/NAME/eval` for a checkpoint under `runs/NAME/checkpoints/`, else `eval` beside the file.
-    func defaultOutDirectory() -> String {
-        let directory = (checkpoint as NSString).deletingLastPathComponent
-        let run = (directory as NSString).lastPathComponent == "checkpoints" ? (directory as NSString).deletingLastPathComponent : directory
-        return (run as NSString).appendingPathComponent("eval")
-    }
+    func defaultOutDirectory() -> String { (runDirectory(ofCheckpoint: checkpoint) as NSString).appendingPathComponent("eval") }
 
     /// The held-out probe set (reused when already generated with the same settings).
     func generateProbeSet(grasp: Bool, worldJSON: String?, directory: String) throws -> String {

@@ -55,3 +55,10 @@ enum WorkerThreads {
         }
     }
 }
+
+/// The run directory of a checkpoint: `runs/<name>` for `runs/<name>/checkpoints/step_N.h5`, else the
+/// checkpoint's own directory. Reports default to a subdirectory of it.
+func runDirectory(ofCheckpoint checkpoint: String) -> String {
+    let directory = (checkpoint as NSString).deletingLastPathComponent
+    return (directory as NSString).lastPathComponent == "checkpoints" ? (directory as NSString).deletingLastPathComponent : directory
+}

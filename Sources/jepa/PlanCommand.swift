@@ -306,8 +306,6 @@ struct PlanCommand: ParsableCommand {
 
     /// `runs/<name>/plan-<task>-<planner>` for a checkpoint at `runs/<name>/checkpoints/step_N.h5`.
     func defaultOutDirectory() -> String {
-        let url = URL(fileURLWithPath: checkpoint).standardizedFileURL
-        let runDirectory = url.deletingLastPathComponent().deletingLastPathComponent()
-        return runDirectory.appendingPathComponent("plan-\(task.rawValue)-\(planner.rawValue)").path
+        (runDirectory(ofCheckpoint: checkpoint) as NSString).appendingPathComponent("plan-\(task.rawValue)-\(planner.rawValue)")
     }
 }
