@@ -34,41 +34,28 @@ public struct CEMPlanner: Planner {
         return result
     }
 
-    /// The CEM iterations from `mean` (also used to seed the gradient planner). The returned
-    /// plan is the final mean; candidate 0 of every iteration is the current mean itself, so the
-    /// mean's cost is known and a good warm start is never lost to sampling noise.
+    /// The CEM iterations from `mean` (also used to seed the gradient planner).
     static func search(_ cost: some TrajectoryCost, mean start: [Float], std initialStd: Float, iterations: Int,
                        settings s: Settings, bounds: ActionBounds, rng: inout RandomGenerator) -> Plan {
-        let n = cost.horizon * cost.actionDim
+        let n = start.count
         var mean = start, std = [Float](repeating: initialStd, count: n)
-        var best: (actions: [Float], cost: Float) = (mean, .infinity)
-        var history: [Float] = []
-        var candidates = [Float](repeating: 0, count: s.samples * n)
+        var batch = CandidateBatch(samples: s.samples, start: start)
         for _ in 0..<iterations {
-            for i in 0..<n { candidates[i] = mean[i] }
-            for c in 1..<s.samples {
-                for i in 0..<n { candidates[c * n + i] = bounds.clip(mean[i] + std[i] * rng.normal()) }
-            }
-            let costs = evaluate(cost, candidates, count: s.samples)
+            let costs = batch.sample(around: mean, std: std, cost: cost, bounds: bounds, rng: &rng)
             let elite = smallest(s.elites, of: costs)
-            history.append(costs[elite[0]])
-            if costs[elite[0]] < best.cost { best = (Array(candidates[(elite[0] * n)..<((elite[0] + 1) * n)]), costs[elite[0]]) }
             let inv = 1 / Float(elite.count)
             for i in 0..<n {
                 var m: Float = 0
-                for e in elite { m += candidates[e * n + i] }
+                for e in elite { m += batch.values[e * n + i] }
                 m *= inv
                 var v: Float = 0
-                for e in elite { let d = candidates[e * n + i] - m; v += d * d }
+                for e in elite { let d = batch.values[e * n + i] - m; v += d * d }
                 let sd = max(s.minStd, (v * inv).squareRoot())
                 mean[i] = s.momentum * mean[i] + (1 - s.momentum) * m
                 std[i] = max(s.minStd, s.momentum * std[i] + (1 - s.momentum) * sd)
             }
         }
-        let final = evaluate(cost, mean, count: 1)[0]
-        if final <= best.cost { best = (mean, final) }
-        return Plan(actions: best.actions, horizon: cost.horizon, actionDim: cost.actionDim, cost: best.cost,
-                    iterationCosts: history)
+        return batch.plan(finalMean: mean, cost: cost)
     }
 
     public mutating func advance(by steps: Int) { warm.advance(by: steps) }

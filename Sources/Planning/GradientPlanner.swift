@@ -56,7 +56,7 @@ public struct GradientPlanner: Planner {
             for i in 0..<actions.count { p[i] = bounds.clip(p[i]) }
         }
         let final = evaluate(cost, actions.scalars, count: s.restarts)
-        let top = smallest(1, of: final)[0]
+        let top = argmin(final)
         let plan = Plan(actions: Array(actions.scalars[(top * n)..<((top + 1) * n)]), horizon: h, actionDim: a,
                         cost: final[top], iterationCosts: history)
         warm.store(plan)

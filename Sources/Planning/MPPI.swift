@@ -36,31 +36,20 @@ public struct MPPIPlanner: Planner {
 
     /// The plan is the final mean, or the best sampled candidate if that cost less.
     public mutating func plan(_ cost: some TrajectoryCost, rng: inout RandomGenerator) -> Plan {
-        let s = settings, n = cost.horizon * cost.actionDim
+        let s = settings
         var mean = warm.initial(horizon: cost.horizon, actionDim: cost.actionDim, bounds: bounds)
-        var best: (actions: [Float], cost: Float) = (mean, .infinity)
-        var history: [Float] = []
-        var candidates = [Float](repeating: 0, count: s.samples * n)
+        let n = mean.count, std = [Float](repeating: s.noiseStd, count: n)
+        var batch = CandidateBatch(samples: s.samples, start: mean)
         for _ in 0..<s.iterations {
-            for i in 0..<n { candidates[i] = mean[i] }
-            for c in 1..<s.samples {
-                for i in 0..<n { candidates[c * n + i] = bounds.clip(mean[i] + s.noiseStd * rng.normal()) }
-            }
-            let costs = evaluate(cost, candidates, count: s.samples)
-            let w = Self.weights(costs: costs, temperature: s.temperature)
-            let top = smallest(1, of: costs)[0]
-            history.append(costs[top])
-            if costs[top] < best.cost { best = (Array(candidates[(top * n)..<((top + 1) * n)]), costs[top]) }
+            let w = Self.weights(costs: batch.sample(around: mean, std: std, cost: cost, bounds: bounds, rng: &rng),
+                                 temperature: s.temperature)
             for i in 0..<n {
                 var m: Float = 0
-                for c in 0..<s.samples { m += w[c] * candidates[c * n + i] }
+                for c in 0..<s.samples { m += w[c] * batch.values[c * n + i] }
                 mean[i] = bounds.clip(m)
             }
         }
-        let final = evaluate(cost, mean, count: 1)[0]
-        if final <= best.cost { best = (mean, final) }
-        let plan = Plan(actions: best.actions, horizon: cost.horizon, actionDim: cost.actionDim, cost: best.cost,
-                        iterationCosts: history)
+        let plan = batch.plan(finalMean: mean, cost: cost)
         warm.store(plan)
         return plan
     }

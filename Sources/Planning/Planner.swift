@@ -19,7 +19,6 @@ public struct ActionBounds: Sendable, Equatable {
     }
     @inline(__always) public func clip(_ x: Float) -> Float { min(high, max(low, x)) }
     public var middle: Float { (low + high) / 2 }
-    public var width: Float { high - low }
 }
 
 /// A planned action sequence, row-major [horizon, actionDim], and what it cost.
@@ -82,4 +81,47 @@ func evaluate(_ cost: some TrajectoryCost, _ candidates: [Float], count: Int) ->
 /// Indices of the `k` smallest values, cheapest first (ties by index, so deterministic).
 func smallest(_ k: Int, of values: [Float]) -> [Int] {
     Array(values.indices.sorted { values[$0] < values[$1] || (values[$0] == values[$1] && $0 < $1) }.prefix(k))
+}
+
+/// The index of the smallest value (the first, on ties).
+func argmin(_ values: [Float]) -> Int { values.indices.min { values[$0] < values[$1] } ?? 0 }
+
+/// The candidates of a sampling planner (CEM, MPPI), row-major [samples, H·A], and the cheapest
+/// sequence seen so far.
+struct CandidateBatch {
+    let samples: Int, length: Int
+    private(set) var values: [Float]
+    private(set) var best: (actions: [Float], cost: Float)
+    /// The cheapest candidate's cost at each iteration.
+    private(set) var history: [Float] = []
+
+    init(samples: Int, start: [Float]) {
+        (self.samples, length) = (samples, start.count)
+        values = [Float](repeating: 0, count: samples * start.count)
+        best = (start, .infinity)
+    }
+
+    /// Fills the batch — candidate 0 the mean itself (so a good warm start is never lost to
+    /// sampling noise), the others mean + std·N(0, 1) clipped to the bounds — and scores it in one
+    /// call of `cost`. Returns the costs.
+    mutating func sample(around mean: [Float], std: [Float], cost: some TrajectoryCost, bounds: ActionBounds,
+                         rng: inout RandomGenerator) -> [Float] {
+        let n = length
+        for i in 0..<n { values[i] = mean[i] }
+        for c in 1..<samples {
+            for i in 0..<n { values[c * n + i] = bounds.clip(mean[i] + std[i] * rng.normal()) }
+        }
+        let costs = evaluate(cost, values, count: samples)
+        let top = argmin(costs)
+        history.append(costs[top])
+        if costs[top] < best.cost { best = (Array(values[(top * n)..<((top + 1) * n)]), costs[top]) }
+        return costs
+    }
+
+    /// The plan: the final mean, or the best sampled candidate if that cost less.
+    func plan(finalMean mean: [Float], cost: some TrajectoryCost) -> Plan {
+        let final = evaluate(cost, mean, count: 1)[0]
+        let chosen = final <= best.cost ? (mean, final) : best
+        return Plan(actions: chosen.0, horizon: cost.horizon, actionDim: cost.actionDim, cost: chosen.1, iterationCosts: history)
+    }
 }

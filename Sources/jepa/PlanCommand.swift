@@ -161,9 +161,10 @@ struct PlanCommand: ParsableCommand {
 
         if landscape { try writeLandscape(model: model, world: world.config, seed: seeds[0], to: outDirectory + "/landscape.png") }
         var results: [PlanReport.PolicyResult] = []
+        let stageBudget = subgoalSteps ?? max(1, limit / (subgoals + 1) / execute)
         var agent = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
                                   weighting: weighting, actionPenalty: actionPenalty, subgoalThreshold: subgoalThreshold,
-                                  subgoalSteps: subgoalSteps ?? max(1, limit / (subgoals + 1) / execute), seed: seed)
+                                  subgoalSteps: stageBudget, seed: seed)
         say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
         let planned = try run(policy: &agent, name: planner.rawValue, seeds: seeds, world: world.config, directory: outDirectory)
         results.append(planned)
@@ -177,7 +178,7 @@ struct PlanCommand: ParsableCommand {
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if subgoals > 0 {
             (settings["subgoals"], settings["subgoal_threshold"]) = ("\(subgoals)", "\(subgoalThreshold)")
-            settings["subgoal_steps"] = "\(subgoalSteps ?? max(1, limit / (subgoals + 1) / execute))"
+            settings["subgoal_steps"] = "\(stageBudget)"
         }
         switch planner {
         case .cem: (settings["samples"], settings["elites"], settings["iterations"], settings["std"]) = ("\(samples)", "\(elites)", "\(iterations)", "\(std)")
