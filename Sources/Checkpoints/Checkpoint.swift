@@ -80,6 +80,10 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
         case mismatch
         /// Invalid content given to `write` (bad names, duplicates).
         case invalidContent
+        /// A weight holds NaN or Inf.
+        case nonFinite
+        /// A foreign file whose layout or element type this tool cannot map.
+        case unsupported
         /// Writing, syncing, renaming or deleting failed.
         case io
     }

@@ -139,6 +139,7 @@ public enum CheckpointIO {
                 }
                 let (shape, values) = try file.readFloat32(dataset)
                 let tensor = values.isEmpty ? Tensor.zeros(shape) : Tensor(values, shape: shape)
+                try checkFinite(tensor, name: dataset, path: path)
                 if group == optimizerGroup {
                     c.optimizer.append((name: key, tensor: tensor))
                 } else {

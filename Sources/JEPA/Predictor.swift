@@ -59,3 +59,10 @@ public final class Predictor: Module {
         return predictorProj(z.slice(axis: 1, nc..<(nc + nt)))
     }
 }
+
+extension Predictor: FixedTensors {
+    /// I-JEPA stores this table as the frozen parameter `predictor_pos_embed` [1, N, dim].
+    public var fixedTensors: [String: Tensor] {
+        ["predictor_pos_embed": positions.value.reshaped([1] + positions.value.shape)]
+    }
+}
