@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "NN", "Tensors", "HDF5"]),
-        .testTarget(name: "ForeignWeightsTests", dependencies: ["Checkpoints", "JEPA", "NN", "Tensors", "HDF5"],
+        .testTarget(name: "ForeignWeightsTests", dependencies: ["Checkpoints", "JEPA", "Config", "NN", "Tensors", "HDF5"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "JEPA", "NN", "Tensors", "Worlds"]),

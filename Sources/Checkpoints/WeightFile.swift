@@ -69,6 +69,13 @@ public struct WeightFile {
         }
     }
 
+    /// The format of the weight file at `path` (opens it; errors as `read`).
+    public static func format(of path: String) throws -> WeightFileFormat {
+        let file = try openHDF5(path)
+        defer { try? file.close() }
+        return try CheckpointIO.corruptOnHDF5Error(path) { try detectFormat(file) }
+    }
+
     static func describeLayout(_ format: WeightFileFormat) -> String {
         switch format {
         case .jepa: "root attribute format = \(CheckpointIO.formatName)"

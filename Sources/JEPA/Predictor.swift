@@ -18,12 +18,13 @@ public final class Predictor: Module {
     /// - Parameters:
     ///   - grid: token grid as the encoder's patch embedding reports it ([T, H, W] or [H, W]).
     public init(encoderDim: Int, dim: Int, depth: Int, heads: Int, grid: [Int], mlpRatio: Float = 4,
-                eps: Float = 1e-6, initStd: Float = 0.02, rng: inout RandomGenerator) {
+                eps: Float = 1e-6, activation: Activation = .gelu, qkvBias: Bool = true, initStd: Float = 0.02,
+                rng: inout RandomGenerator) {
         predictorEmbed = Linear(encoderDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
         maskToken = Init.truncatedNormal([1, 1, dim], std: initStd, rng: &rng)
         predictorBlocks = (0..<depth).map { l in
-            let block = TransformerBlock(dim, heads: heads, mlpRatio: mlpRatio, eps: eps,
-                                         initialization: .truncatedNormal(std: initStd), rng: &rng)
+            let block = TransformerBlock(dim, heads: heads, mlpRatio: mlpRatio, qkvBias: qkvBias, eps: eps,
+                                         activation: activation, initialization: .truncatedNormal(std: initStd), rng: &rng)
             let s = 1 / (2 * Float(l + 1)).squareRoot()   // I-JEPA's residual rescaling
             for w in [block.attn.proj.weight, block.mlp.fc2.weight] { w.assign(w.scaled(by: s)) }
             return block

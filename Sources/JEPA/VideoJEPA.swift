@@ -10,10 +10,16 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
     public var predictorDim = 96, predictorDepth = 4, predictorHeads = 3
     public var mlpRatio: Float = 4
     public var distance = EnergyDistance.l1
+    /// What weight files cannot tell by shape, for loading other tools' weights; the defaults are
+    /// timm's / I-JEPA's (LayerNorm eps 1e-6, exact erf GELU, a bias on qkv).
+    public var layerNormEps: Float = 1e-6
+    public var activation = ActivationName.gelu
+    public var qkvBias = true
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, patch, tubelet, encoderDim = "encoder_dim",
              encoderDepth = "encoder_depth", encoderHeads = "encoder_heads", predictorDim = "predictor_dim",
-             predictorDepth = "predictor_depth", predictorHeads = "predictor_heads", mlpRatio = "mlp_ratio", distance
+             predictorDepth = "predictor_depth", predictorHeads = "predictor_heads", mlpRatio = "mlp_ratio", distance,
+             layerNormEps = "layer_norm_eps", activation, qkvBias = "qkv_bias"
     }
     public init() {}
     public init(from decoder: Decoder) throws {
@@ -31,6 +37,27 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
         predictorHeads = try c.decode(.predictorHeads, default: d.predictorHeads)
         mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
         distance = try c.decode(.distance, default: d.distance)
+        layerNormEps = try c.decode(.layerNormEps, default: d.layerNormEps)
+        activation = try c.decode(.activation, default: d.activation)
+        qkvBias = try c.decode(.qkvBias, default: d.qkvBias)
+    }
+}
+
+/// The transformer MLP nonlinearity as configs name it.
+public enum ActivationName: String, Codable, Sendable, CaseIterable {
+    /// Exact (erf) GELU: PyTorch's `nn.GELU()`, timm's default.
+    case gelu
+    /// tanh-approximated GELU (`nn.GELU(approximate="tanh")`).
+    case geluTanh = "gelu_tanh"
+    case silu, relu
+
+    public var activation: Activation {
+        switch self {
+        case .gelu: .gelu
+        case .geluTanh: .geluTanh
+        case .silu: .silu
+        case .relu: .relu
+        }
     }
 }
 
@@ -110,6 +137,7 @@ public final class VideoJEPA: WorldModel {
             VisionTransformer(frames: config.frames, tubelet: config.tubelet, imageSize: config.imageSize,
                               patch: config.patch, channels: config.channels, dim: config.encoderDim,
                               depth: config.encoderDepth, heads: config.encoderHeads, mlpRatio: config.mlpRatio,
+                              eps: config.layerNormEps, qkvBias: config.qkvBias, activation: config.activation.activation,
                               rng: &rng)
         }
         contextEncoder = encoder(&rng)
@@ -118,7 +146,8 @@ public final class VideoJEPA: WorldModel {
         ema = EMA(target: targetEncoder.namedParameters())
         predictor = Predictor(encoderDim: config.encoderDim, dim: config.predictorDim, depth: config.predictorDepth,
                               heads: config.predictorHeads, grid: contextEncoder.patchEmbed.grid,
-                              mlpRatio: config.mlpRatio, rng: &rng)
+                              mlpRatio: config.mlpRatio, eps: config.layerNormEps, activation: config.activation.activation,
+                              qkvBias: config.qkvBias, rng: &rng)
     }
 
     /// Tokens per clip.

@@ -25,6 +25,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train.", valueName: "path"))
     var checkpoint: String
 
+    @OptionGroup var weights: ForeignWeightOptions
+
     @Option(help: ArgumentHelp("Report directory (default: the run's eval/ directory).", valueName: "dir"))
     var out: String?
 
@@ -60,7 +62,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let (config, step, trained) = try loadWorldModel(checkpoint: checkpoint)
+        let (config, step, trained) = try loadWorldModel(checkpoint: checkpoint, config: weights.modelConfig, strict: weights.strict, log: say)
         var rng = RandomGenerator(seed: config.seed &+ 1)
         let random = try makeWorldModel(config, rng: &rng)
         let outDirectory = out ?? defaultOutDirectory()

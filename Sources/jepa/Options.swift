@@ -62,3 +62,14 @@ func runDirectory(ofCheckpoint checkpoint: String) -> String {
     let directory = (checkpoint as NSString).deletingLastPathComponent
     return (directory as NSString).lastPathComponent == "checkpoints" ? (directory as NSString).deletingLastPathComponent : directory
 }
+
+/// `--config` and `--strict/--no-strict` for commands that accept other tools' weight files as
+/// checkpoints (PyTorch via tools/torch_to_hdf5.py, Keras): those files carry no hyperparameters.
+struct ForeignWeightOptions: ParsableArguments {
+    @Option(name: .customLong("config"),
+            help: ArgumentHelp("Run config whose model a foreign weight file fills (not needed for jepa-swift checkpoints).", valueName: "file.yaml"))
+    var modelConfig: String?
+
+    @Flag(inversion: .prefixedNo, help: "Refuse missing, unexpected or mis-shaped keys (--no-strict loads what matches and lists the rest).")
+    var strict = true
+}

@@ -15,6 +15,8 @@ struct ProbeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train.", valueName: "path"))
     var checkpoint: String
 
+    @OptionGroup var weights: ForeignWeightOptions
+
     @Option(help: ArgumentHelp("Dataset to probe on (default: the run's data.path).", valueName: "file.h5"))
     var data: String?
 
@@ -31,7 +33,7 @@ struct ProbeCommand: ParsableCommand {
     var testEpisodes = 500
 
     func run() throws {
-        let (config, step, trained) = try loadWorldModel(checkpoint: checkpoint)
+        let (config, step, trained) = try loadWorldModel(checkpoint: checkpoint, config: weights.modelConfig, strict: weights.strict, log: say)
         let dataPath = data ?? config.data.path
         let total = try HDF5File(path: dataPath, mode: .readOnly).shape(of: "frames")[0]
         guard trainEpisodes + testEpisodes <= total else {

@@ -19,6 +19,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video or next_frame).", valueName: "path"))
     var checkpoint: String
 
+    @OptionGroup var weights: ForeignWeightOptions
+
     @Option(help: ArgumentHelp("HDF5 file with /frames [N, T, H, W] or [N, T, C, H, W], uint8 or float32 in [0, 1].", valueName: "clips.h5"))
     var input: String
 
@@ -39,7 +41,7 @@ struct ScoreCommand: ParsableCommand {
 
     func run() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        let (config, _, model) = try loadWorldModel(checkpoint: checkpoint)
+        let (config, _, model) = try loadWorldModel(checkpoint: checkpoint, config: weights.modelConfig, strict: weights.strict, log: say)
         guard config.kind != .actionConditioned else {
             throw ValidationError("\(checkpoint): an action-conditioned model predicts from actions, which plain clips do not carry; jepa score takes kind: video or next_frame")
         }

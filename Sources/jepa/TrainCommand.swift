@@ -38,12 +38,21 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads (default: $JEPA_THREADS, else the core count).", valueName: "n"))
     var threads: Int?
 
+    @Option(help: ArgumentHelp("Start from the weights of a checkpoint or a foreign file (PyTorch via tools/torch_to_hdf5.py, Keras), matched by name; the optimiser starts fresh.", valueName: "file.h5"))
+    var initFrom: String?
+
+    @Flag(inversion: .prefixedNo, help: "With --init-from: refuse missing, unexpected or mis-shaped keys (--no-strict loads what matches and lists the rest).")
+    var strict = true
+
     static let defaultDataPath = TrainingConfig.embeddedDefaultDataPath
 
     func validate() throws {
         if let threads { try WorkerThreads.validate([threads], source: "--threads") } else { _ = try WorkerThreads.fromEnvironment() }
         if resume != nil && (config != nil || !overrides.isEmpty) {
             throw ValidationError("--resume continues a run with its saved config.yaml; --config and --set cannot change it")
+        }
+        if resume != nil && initFrom != nil {
+            throw ValidationError("--init-from starts a new run; --resume continues one from its own checkpoint")
         }
     }
 
@@ -59,6 +68,10 @@ struct TrainCommand: ParsableCommand {
         do {
             if resume == nil { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
             trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil)
+            if let initFrom {
+                let mapping = try initialiseWeights(trainer.model, from: initFrom, strict: strict, log: say)
+                say("initialised \(mapping.rows.filter { $0.target != nil }.count) tensors from \(initFrom)")
+            }
         } catch {
             if let replaced {
                 try? FileManager.default.removeItem(atPath: runDirectory)

@@ -1,4 +1,5 @@
 import Checkpoints
+import Config
 import Foundation
 import HDF5
 import JEPA
@@ -244,4 +245,42 @@ func run(_ arguments: [String]) -> Int32 {
     do { try process.run() } catch { return -1 }
     process.waitUntilExit()
     return process.terminationStatus
+}
+
+@Suite struct NumpyLoaderTests {
+    /// tools/load_checkpoint.py reads our checkpoint with h5py and runs the ViT encoder in numpy:
+    /// its features must match ours (this is also the h5py compatibility check of the format).
+    @Test func numpyEncoderReproducesSwiftEmbeddings() throws {
+        guard pythonHas("h5py"), pythonHas("numpy") else {
+            print("note: python3 with h5py and numpy is not available; numpy loader check skipped")
+            return
+        }
+        let (config, _, model) = try loadWorldModel(checkpoint: try Fixture.path("vjepa_tiny.h5"),
+                                                    config: try Fixture.path("vjepa_tiny.yaml"))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("numpy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let checkpoint = directory.appendingPathComponent("vjepa.h5").path
+        let clipsPath = directory.appendingPathComponent("clips.h5").path
+        let out = directory.appendingPathComponent("features.h5").path
+        try CheckpointIO.write(Checkpoint(step: 1, config: try ConfigLoader.resolvedYAML(config),
+                                          modules: model.checkpointModules, optimizer: nil), to: checkpoint)
+        var rng = RandomGenerator(seed: 9)
+        let clips = Tensor.uniform([3, 4, 1, 8, 8], using: &rng)
+        let file = try HDF5File(path: clipsPath, mode: .truncate)
+        try file.write("frames", shape: clips.shape, float32: clips.scalars)
+        try file.close()
+
+        let tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("tools/load_checkpoint.py").path
+        for which in EncoderChoice.allCases {
+            #expect(run(["python3", tool, checkpoint, "--embed", clipsPath, out, "--group", "\(which.rawValue)_encoder"]) == 0)
+            let features = try HDF5File(path: out, mode: .readOnly)
+            let (shape, values) = try features.readFloat32("features")
+            try features.close()
+            let ours = try encoderFeatures(model, clips: clips, which: which)
+            #expect(shape == [3, 8, 16])
+            #expect(relativeError(Tensor(values, shape: shape), ours) < 1e-4)
+        }
+    }
 }
