@@ -22,6 +22,7 @@ static inline hsize_t chdf5_s_unlimited(void) { return H5S_UNLIMITED; }
 // Property list classes.
 static inline hid_t chdf5_p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t chdf5_p_link_create(void)    { return H5P_LINK_CREATE; }
+static inline hid_t chdf5_p_file_create(void)    { return H5P_FILE_CREATE; }
 
 // Memory (native) types.
 static inline hid_t chdf5_native_float(void)  { return H5T_NATIVE_FLOAT; }

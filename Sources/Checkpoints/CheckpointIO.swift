@@ -29,7 +29,7 @@ public enum CheckpointIO {
         try validate(checkpoint, path)
         let temporary = "\(path).tmp-\(getpid())"
         do {
-            let file = try HDF5File(path: temporary, mode: .truncate)
+            let file = try HDF5File(path: temporary, mode: .truncate, userBlock: Integrity.blockSize)
             do {
                 try fill(file, checkpoint)
                 try file.close()
@@ -37,6 +37,7 @@ public enum CheckpointIO {
                 try? file.close()
                 throw error
             }
+            try Integrity.seal(temporary)
             try fsyncPath(temporary, directory: false)
             try beforeRename(temporary)
             guard rename(temporary, path) == 0 else {
@@ -137,6 +138,11 @@ public enum CheckpointIO {
                     c.state[key] = try readState(file, dataset, path)
                     continue
                 }
+                if case .failure(let stored) = try file.elementType(of: dataset) {
+                    throw CheckpointError(.corrupt, path: path, "\(path): '\(dataset)' is \(stored), expected a float32 tensor")
+                } else if case .success(let type) = try file.elementType(of: dataset), type != .float32 && type != .float64 {
+                    throw CheckpointError(.corrupt, path: path, "\(path): '\(dataset)' is \(type), expected a float32 tensor")
+                }
                 let (shape, values) = try file.readFloat32(dataset)
                 let tensor = values.isEmpty ? Tensor.zeros(shape) : Tensor(values, shape: shape)
                 try checkFinite(tensor, name: dataset, path: path)
@@ -172,6 +178,7 @@ public enum CheckpointIO {
         guard !isDirectory.boolValue else {
             throw CheckpointError(.notHDF5, path: path, "checkpoint \(path) is a directory, not a file")
         }
+        try Integrity.verify(path)
         let file: HDF5File
         do {
             file = try HDF5File(path: path, mode: .readOnly)

@@ -258,6 +258,7 @@ func openHDF5(_ path: String) throws -> HDF5File {
         throw CheckpointError(.missingFile, path: path, "weight file \(path) does not exist")
     }
     guard !isDirectory.boolValue else { throw CheckpointError(.notHDF5, path: path, "\(path) is a directory, not a weight file") }
+    try Integrity.verify(path)
     do {
         return try HDF5File(path: path, mode: .readOnly)
     } catch let error as HDF5Error {

@@ -2,6 +2,7 @@
 // The typed public methods are one-line calls into the generic `readNumeric` / `writeNumeric` /
 // `writeRowsNumeric`, which take the element type's HDF5 memory and file types from `ElementType`.
 import CHDF5
+import Foundation
 
 extension HDF5File {
     /// Element types the wrapper reads and writes. Stored little-endian (IEEE f32/f64, i64, u8).
@@ -270,6 +271,7 @@ extension HDF5File {
 
             let count = try elementCount(shape, label)
             if count == 0 { return (shape, []) }
+            try checkPlausible(dataset, shape: fullShape, readCount: count, elementSize: type.size, label)
             let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 guard H5Dread(dataset, type.memoryType, memorySpace, rows == nil ? chdf5_s_all() : fileSpace,
                               chdf5_p_default(), buffer.baseAddress) >= 0 else {
@@ -278,6 +280,25 @@ extension HDF5File {
                 initialized = count
             }
             return (shape, values)
+        }
+    }
+
+    /// Refuses reads a damaged header would turn into absurd allocations: more bytes than the
+    /// machine has, or a contiguous dataset whose shape needs more bytes than the file stores for it.
+    func checkPlausible(_ dataset: hid_t, shape: [Int], readCount: Int, elementSize: Int, _ label: String) throws {
+        let (bytes, overflow) = readCount.multipliedReportingOverflow(by: elementSize)
+        guard !overflow, UInt64(bytes) <= ProcessInfo.processInfo.physicalMemory else {
+            throw failure(label, "shape \(shape) needs more memory than this machine has; the file is probably corrupt")
+        }
+        let creation = H5Dget_create_plist(dataset)
+        defer { H5Pclose(creation) }
+        guard H5Pget_layout(creation) == H5D_CONTIGUOUS else { return }
+        let fileType = H5Dget_type(dataset)
+        defer { H5Tclose(fileType) }
+        let stored = H5Dget_storage_size(dataset)
+        let (needed, tooMany) = (try elementCount(shape, label)).multipliedReportingOverflow(by: H5Tget_size(fileType))
+        if stored > 0 && (tooMany || UInt64(needed) > stored) {
+            throw failure(label, "shape \(shape) needs \(needed) bytes but the file stores \(stored): truncated or corrupt")
         }
     }
 

@@ -63,7 +63,9 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
     /// The HDF5 file id, or -1 once closed.
     private var fileID: hid_t
 
-    public init(path: String, mode: Mode) throws {
+    /// - Parameter userBlock: creating only: bytes reserved at the start of the file, which HDF5
+    ///   skips and leaves to the caller (0, or a power of two ≥ 512).
+    public init(path: String, mode: Mode, userBlock: Int = 0) throws {
         self.path = path
         self.mode = mode
         fileID = try withHDF5 {
@@ -88,7 +90,16 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
                     throw fail("cannot create file: it already exists (mode .exclusive)")
                 }
                 let flags = mode == .truncate ? chdf5_acc_trunc() : chdf5_acc_excl()
-                let id = H5Fcreate(path, flags, chdf5_p_default(), chdf5_p_default())
+                var creation = chdf5_p_default()
+                if userBlock > 0 {
+                    creation = H5Pcreate(chdf5_p_file_create())
+                    guard H5Pset_userblock(creation, hsize_t(userBlock)) >= 0 else {
+                        H5Pclose(creation)
+                        throw fail("invalid user block size \(userBlock) (0 or a power of two ≥ 512)")
+                    }
+                }
+                defer { if userBlock > 0 { H5Pclose(creation) } }
+                let id = H5Fcreate(path, flags, creation, chdf5_p_default())
                 if id < 0 { throw fail("cannot create file (\(lastLibraryError()))") }
                 return id
             }

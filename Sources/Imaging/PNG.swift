@@ -1,3 +1,4 @@
+import Checksums
 import Foundation
 
 /// Errors from writing images to disk.

@@ -241,8 +241,31 @@ func directoryEntries(_ path: String) -> [String] {
         try original.prefix(keep).write(to: URL(fileURLWithPath: path))
         let error = checkpointError { _ = try CheckpointIO.read(path) }
         #expect(error?.kind == .corrupt, "kept \(keep) of \(original.count) bytes")
-        #expect(error?.description.hasPrefix("\(path) is truncated or corrupt (HDF5: ") == true, "\(error?.description ?? "")")
+        #expect(error?.description == "\(path) is truncated: \(keep) bytes, written as \(original.count)")
     }
+    // Without the integrity header (files of earlier versions), HDF5's own end-of-file check reports it.
+    var headerless = original
+    headerless.replaceSubrange(0..<Integrity.blockSize, with: [UInt8](repeating: 0, count: Integrity.blockSize))
+    try headerless.prefix(original.count * 9 / 10).write(to: URL(fileURLWithPath: path))
+    let error = checkpointError { _ = try CheckpointIO.read(path) }
+    #expect(error?.description.hasPrefix("\(path) is truncated or corrupt (HDF5: ") == true, "\(error?.description ?? "")")
+}
+
+@Test func aFlippedBitInsideATensorIsDetected() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/step_1.h5"
+    let tiny = TinyRun(seed: 8)
+    try CheckpointIO.write(tiny.checkpoint(), to: path)
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    // The stored float32 bytes of the first weight, found in the file and changed in their low bit.
+    let weight = tiny.encoder.fc.weight.scalars.withUnsafeBytes { Data($0) }
+    let at = try #require(bytes.range(of: weight)).lowerBound
+    bytes[at] ^= 1
+    try bytes.write(to: URL(fileURLWithPath: path))
+    let error = checkpointError { _ = try CheckpointIO.read(path) }
+    #expect(error?.kind == .corrupt)
+    #expect(error?.description.contains("is corrupt: CRC-32") == true, "\(error?.description ?? "")")
 }
 
 @Test func foreignFilesGiveClearErrors() throws {
@@ -275,6 +298,7 @@ func directoryEntries(_ path: String) -> [String] {
     let rewrite = try HDF5File(path: newer, mode: .readWrite)
     try rewrite.setAttribute("format_version", 7)
     try rewrite.close()
+    try Integrity.seal(newer)   // as a newer writer would
     let newerError = checkpointError { _ = try CheckpointIO.read(newer) }
     #expect(newerError?.kind == .unsupportedVersion)
     #expect(newerError?.description.contains("format_version 7 is newer than this tool supports (1)") == true)

@@ -1,3 +1,4 @@
+// Checksums shared by the image encoders (PNG, zlib) and checkpoint files.
 /// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as used by PNG chunks and gzip.
 public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { n -> UInt32 in
@@ -10,6 +11,15 @@ public enum CRC32 {
     public static func update<S: Sequence>(_ crc: UInt32, _ bytes: S) -> UInt32 where S.Element == UInt8 {
         var c = ~crc
         for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        return ~c
+    }
+
+    /// `update` over raw memory, without per-byte bounds checks (checkpoint files are megabytes).
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var c = ~crc
+        table.withUnsafeBufferPointer { t in
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+        }
         return ~c
     }
 
@@ -30,15 +40,5 @@ public enum Adler32 {
             }
         }
         return ((b % 65521) << 16) | (a % 65521)
-    }
-}
-
-/// Big-endian append helpers shared by the encoders.
-extension Array where Element == UInt8 {
-    mutating func appendBE32(_ v: UInt32) {
-        append(UInt8(v >> 24)); append(UInt8((v >> 16) & 0xFF)); append(UInt8((v >> 8) & 0xFF)); append(UInt8(v & 0xFF))
-    }
-    mutating func appendLE16(_ v: Int) {
-        append(UInt8(v & 0xFF)); append(UInt8((v >> 8) & 0xFF))
     }
 }
