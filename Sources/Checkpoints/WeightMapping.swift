@@ -26,6 +26,8 @@ public struct WeightMapping {
     public private(set) var mismatched: [String] = []
     /// What was filled in without coming from the file directly (e.g. a target encoder copied from the encoder).
     public private(set) var notes: [String] = []
+    /// Our keys (`group/key`) the file has with the wrong shape: listed as mismatched, not also as missing.
+    var misshapen = Set<String>()
 
     /// Prefix rules for PyTorch and jepa-swift files, tried longest source prefix first. An empty
     /// source prefix matches every key (a plain ViT state dict is an encoder).
@@ -138,7 +140,7 @@ public struct WeightMapping {
             }
         }
         values[group] = provided
-        missing += own.keys.filter { provided[$0] == nil }.sorted().map { "\(group)/\($0)" }
+        missing += own.keys.filter { provided[$0] == nil && !misshapen.contains("\(group)/\($0)") }.sorted().map { "\(group)/\($0)" }
     }
 
     /// `blocks.0.attn.q.weight` / `blocks.0.attn.q_proj.weight` → (`blocks.0.attn.qkv.weight`, "q").
@@ -160,6 +162,7 @@ public struct WeightMapping {
             note += (note.isEmpty ? "" : "; ") + "reshaped \(tensor.shape) → \(expected.shape)"
         }
         guard value.shape == expected.shape else {
+            misshapen.insert("\(group)/\(key)")
             mismatched.append("\(entry.name) → \(group)/\(key): expected \(expected.shape), found \(tensor.shape)")
             rows.append(Row(source: entry.name, shape: entry.tensor.shape, storedType: entry.storedType, target: nil,
                             note: "shape mismatch: \(group)/\(key) is \(expected.shape)"))
@@ -254,7 +257,7 @@ public struct WeightMapping {
         for layer in theirLayers where layer.kind == "unsupported" {
             for entry in layer.entries { reject(entry, "layer kind '\(entry.layerKind ?? "?")' is not supported (Dense, Conv2D and LayerNormalization are)") }
         }
-        missing += own.map(\.name).filter { !used.contains($0) }.map { "\(group)/\($0)" }
+        missing += own.map(\.name).filter { !used.contains($0) && !misshapen.contains("\(group)/\($0)") }.map { "\(group)/\($0)" }
     }
 
     // MARK: - Loading

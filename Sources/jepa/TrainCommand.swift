@@ -73,10 +73,8 @@ struct TrainCommand: ParsableCommand {
                 say("initialised \(mapping.rows.filter { $0.target != nil }.count) tensors from \(initFrom)")
             }
         } catch {
-            if let replaced {
-                try? FileManager.default.removeItem(atPath: runDirectory)
-                try? FileManager.default.moveItem(atPath: replaced, toPath: runDirectory)
-            }
+            if resume == nil { try? FileManager.default.removeItem(atPath: runDirectory) }   // a run that never started
+            if let replaced { try? FileManager.default.moveItem(atPath: replaced, toPath: runDirectory) }
             throw error
         }
         if let replaced { try FileManager.default.removeItem(atPath: replaced) }
