@@ -63,5 +63,6 @@ enum BenchSections {
         ToolkitGemmSection(),
         VitBlockSection(),
         TrainStepSection(),
+        CheckpointSection(),
     ]
 }
