@@ -1,27 +1,9 @@
-// Listing groups, and reading or writing datasets of a type HDF5 cannot convert to a number:
+// Reading or writing datasets of a type HDF5 cannot convert to a number:
 // other tools store bfloat16 as 2-byte opaque elements (h5py with ml_dtypes), which only the
 // caller can widen.
 import CHDF5
 
 extension HDF5File {
-    /// Every group below the root as a full path without the leading "/", sorted (the root is not listed).
-    public func groupPaths() throws -> [String] {
-        try withHDF5 {
-            let id = try openID(nil)
-            var names: [String] = []
-            let status = withUnsafeMutablePointer(to: &names) { namesPointer in
-                chdf5_visit(id, { name, isDataset, context in
-                    if isDataset == 0, let name, let context {
-                        context.assumingMemoryBound(to: [String].self).pointee.append(String(cString: name))
-                    }
-                    return 0
-                }, namesPointer)
-            }
-            if status < 0 { throw failure("/", "listing the file's groups failed", library: true) }
-            return names.sorted()
-        }
-    }
-
     /// A dataset's stored element type, described ("float (2 bytes)", "opaque (2 bytes)", …).
     public func storedType(of path: String) throws -> String {
         try withHDF5 {
