@@ -45,9 +45,10 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5", "Checksums"]),
         .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config"], swiftSettings: kernelSettings),
         .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
+        .target(name: "Sweeps", dependencies: ["Config", "Tensors", "Imaging"]),
         .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "Planning", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "Planning", "Sweeps", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
@@ -60,6 +61,7 @@ let package = Package(
         .testTarget(name: "ForeignWeightsTests", dependencies: ["Checkpoints", "JEPA", "Config", "NN", "Tensors", "HDF5"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
+        .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "Config", "JEPA"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "JEPA", "NN", "Tensors", "Worlds"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "JEPA", "Config", "Tensors", "Worlds", "HDF5"]),
     ]

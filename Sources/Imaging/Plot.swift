@@ -45,6 +45,22 @@ public func scatterPlot(x: [Double], y: [Double], color: RGB = (40, 90, 200), wi
     return canvas.image
 }
 
+/// Points of y against x, each axis on its own range (e.g. a sweep's metric against one swept value).
+public func pointPlot(x: [Double], y: [Double], color: RGB = (40, 90, 200), width: Int = 480, height: Int = 360) -> Image {
+    let pairs = zip(x, y).filter { $0.0.isFinite && $0.1.isFinite }
+    guard let x0 = pairs.map(\.0).min(), let x1 = pairs.map(\.0).max(),
+          var canvas = PlotCanvas(width: width, height: height, xRange: x0 < x1 ? (x0, x1) : (x0 - 1, x0 + 1),
+                                  yValues: pairs.map(\.1), logY: false) else {
+        return Image(width: width, height: height, channels: 3, fill: 255)
+    }
+    for (xv, yv) in pairs {
+        let (cx, cy) = (canvas.px(xv), canvas.py(yv))
+        for dx in -2...2 { for dy in -2...2 where abs(dx) + abs(dy) <= 2 { canvas.set(cx + dx, cy + dy, color) } }
+    }
+    canvas.drawAxes(xLabels: (String(format: "%.3g", x0), String(format: "%.3g", x1)))
+    return canvas.image
+}
+
 /// The plot area of a chart: margins, value → pixel maps, and pixel drawing.
 struct PlotCanvas {
     var image: Image
