@@ -1,4 +1,6 @@
 import Checkpoints
+import Checksums
+import Distributed
 import Foundation
 import NN
 import Tensors
@@ -35,6 +37,10 @@ public final class Trainer {
     public let optimizer: AdamW
     public private(set) var step = 0
     public private(set) var lastCheckpoint: String?
+    /// The data-parallel ranks (one process by default). Every rank reads the same batches and
+    /// trains on its slice of each; gradients are averaged, so all ranks keep identical
+    /// parameters and EMA targets; only rank 0 writes metrics and checkpoints.
+    public let communicator: any Communicator
 
     let configYAML: String
     /// The tensors gradient clipping scales (reflection over the modules is too slow to repeat per step).
@@ -47,10 +53,17 @@ public final class Trainer {
     let learningRates: WarmupCosine
     let momenta: CosineSchedule
     let start = Date()
+    /// Flat gradients of every trainable tensor, reused each step for the all-reduce.
+    var gradientBuffer: [Float] = []
 
     /// Builds the model and data pipeline; with `resume`, restores the newest checkpoint of the run.
-    public init(config: TrainingConfig, runDirectory: String, configYAML: String, resume: Bool) throws {
+    /// With several ranks, `data.batch_size` is the global batch (each rank takes batch / size
+    /// clips of it) and every rank must pass the same config.
+    public init(config: TrainingConfig, runDirectory: String, configYAML: String, resume: Bool,
+                communicator: any Communicator = SingleProcess()) throws {
         self.config = config
+        self.communicator = communicator
+        if communicator.size > 1 { try Self.checkRanksAgree(config, configYAML, communicator) }
         self.runDirectory = runDirectory
         self.configYAML = configYAML
         var rng = RandomGenerator(seed: config.seed)
@@ -83,38 +96,87 @@ public final class Trainer {
                                      warmupSteps: config.optim.warmupSteps, totalSteps: max(config.train.steps, config.optim.warmupSteps + 1))
         momenta = CosineSchedule(from: config.ema.start, to: config.ema.end, steps: max(config.train.steps, 1))
         rotation = CheckpointRotation(directory: runDirectory + "/checkpoints", keepLast: config.train.keepLast)
-        try FileManager.default.createDirectory(atPath: runDirectory + "/checkpoints", withIntermediateDirectories: true)
+        if communicator.rank == 0 {
+            try FileManager.default.createDirectory(atPath: runDirectory + "/checkpoints", withIntermediateDirectories: true)
+        }
         if resume { try restoreLatest() }
     }
 
     var modules: [String: Module] { model.checkpointModules }
 
+    /// Refuses a batch that does not split over the ranks, and ranks started with different configs.
+    static func checkRanksAgree(_ config: TrainingConfig, _ yaml: String, _ communicator: any Communicator) throws {
+        let (batch, ranks) = (config.data.batchSize, communicator.size)
+        guard batch % ranks == 0 else {
+            throw TrainingError.mismatchedData("data.batch_size \(batch) does not split evenly over \(ranks) ranks (each rank trains on batch_size / ranks clips)")
+        }
+        let hash = Double(CRC32.checksum(Array(yaml.utf8)))
+        var extremes = [hash, -hash]
+        try communicator.allReduceMax(&extremes)
+        guard extremes[0] == hash, extremes[1] == -hash else {
+            throw TrainingError.mismatchedData("the \(ranks) ranks were started with different configs (rank \(communicator.rank)'s resolved config differs from another's); launch every rank with the same --config and --set")
+        }
+    }
+
+    /// This rank's rows of a global batch of `count`.
+    func shard(_ count: Int) -> Range<Int> {
+        let per = count / communicator.size
+        return (communicator.rank * per)..<((communicator.rank + 1) * per)
+    }
+
+    /// Averages the gradients over the ranks (one all-reduce of all of them, flattened).
+    func averageGradients() throws {
+        guard communicator.size > 1 else { return }
+        let total = trainable.reduce(0) { $0 + $1.count }
+        if gradientBuffer.count != total { gradientBuffer = [Float](repeating: 0, count: total) }
+        try gradientBuffer.withUnsafeMutableBufferPointer { flat in
+            var offset = 0
+            for t in trainable {
+                if let g = t.grad { g.withUnsafeBufferPointer { flat.baseAddress!.advanced(by: offset).update(from: $0.baseAddress!, count: t.count) } }
+                else { flat.baseAddress!.advanced(by: offset).update(repeating: 0, count: t.count) }
+                offset += t.count
+            }
+            try communicator.allReduceSum(flat)
+            let scale = 1 / Float(communicator.size)
+            offset = 0
+            for t in trainable {
+                if t.grad == nil { t.grad = Tensor.zeros(t.shape) }
+                t.grad!.withUnsafeMutableBufferPointer { g in
+                    for i in 0..<t.count { g[i] = flat[offset + i] * scale }
+                }
+                offset += t.count
+            }
+        }
+    }
+
     /// Runs until `config.train.steps` or until `shouldStop()` returns true (checked after each step);
     /// writes a checkpoint at every `checkpointEvery` steps and when it returns.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws {
+        let writer = communicator.rank == 0
         let metricsURL = URL(fileURLWithPath: runDirectory + "/metrics.jsonl")
-        if !FileManager.default.fileExists(atPath: metricsURL.path),
+        if writer, !FileManager.default.fileExists(atPath: metricsURL.path),
            !FileManager.default.createFile(atPath: metricsURL.path, contents: nil) {
             throw TrainingError.io("cannot create \(metricsURL.path)")
         }
-        let metrics = try FileHandle(forWritingTo: metricsURL)
-        defer { try? metrics.close() }
-        try metrics.seekToEnd()
+        let metrics = writer ? try FileHandle(forWritingTo: metricsURL) : nil
+        defer { try? metrics?.close() }
+        try metrics?.seekToEnd()
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = .sortedKeys
         while step < config.train.steps {
             let result = try trainStep()
-            if step % config.train.logEvery == 0 || step == config.train.steps {
+            let stop = shouldStop()   // asked once per step: with several ranks it is a collective decision
+            if writer && (step % config.train.logEvery == 0 || step == config.train.steps) {
                 let record = self.record(result)
-                try metrics.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
+                try metrics?.write(contentsOf: encoder.encode(record) + Data("\n".utf8))
                 report(.step(record))
                 if record.targetStd < config.train.collapseFloor { report(.collapseWarning(step: step, targetStd: record.targetStd)) }
             }
-            if step % config.train.checkpointEvery == 0 || step == config.train.steps || shouldStop() {
-                report(.checkpoint(path: try saveCheckpoint(metric: Double(result.loss.prediction)), step: step))
+            if writer && (step % config.train.checkpointEvery == 0 || step == config.train.steps || stop) {
+                report(.checkpoint(path: try saveCheckpoint(metric: Double(result.prediction)), step: step))
             }
-            if shouldStop() { break }
+            if stop { break }
         }
     }
 
@@ -122,46 +184,55 @@ public final class Trainer {
     struct StepResult {
         let loss: JEPALoss
         let learningRate: Float, momentum: Float
+        /// Total loss and prediction energy averaged over the ranks (this rank's alone in one process).
+        let total: Float, prediction: Float
     }
 
     /// One optimisation step.
     func trainStep() throws -> StepResult {
-        let batch = try loader.next()
+        let full = try loader.next()
+        let rows = shard(full.frames.shape[0])
+        let frames = communicator.size > 1 ? full.frames.slice(axis: 0, rows) : full.frames
+        let batchActions = communicator.size > 1 ? full.actions?.slice(axis: 0, rows) : full.actions
         let lr = learningRates.value(at: step), momentum = momenta.value(at: step)
         optimizer.learningRate = lr
         let sigregSeed = config.seed &+ UInt64(step)
         let loss: JEPALoss
         if let video = model as? VideoJEPA, let masks {
-            let clips = batch.frames.permuted([0, 2, 1, 3, 4])          // [B, C, T, H, W]
-            let mask = masks.strategy.masks(batch: clips.shape[0], grid: masks.grid, rng: &maskRNG)
-            loss = video.loss(clips: clips, contextIndices: mask.context, targetIndices: mask.target,
+            let clips = frames.permuted([0, 2, 1, 3, 4])                // [B, C, T, H, W]
+            // Masks for the whole global batch, so every rank draws the same stream.
+            let mask = masks.strategy.masks(batch: full.frames.shape[0], grid: masks.grid, rng: &maskRNG)
+            loss = video.loss(clips: clips, contextIndices: Array(mask.context[rows]), targetIndices: Array(mask.target[rows]),
                               weights: config.loss, sigregSeed: sigregSeed)
         } else if let action = model as? ActionConditionedJEPA, config.kind == .nextFrame {
-            let f = batch.frames
-            loss = action.loss(frames: f, actions: Tensor.zeros([f.shape[0], f.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
-        } else if let action = model as? ActionConditionedJEPA, let actions = batch.actions {
-            loss = action.loss(frames: batch.frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
+            loss = action.loss(frames: frames, actions: Tensor.zeros([frames.shape[0], frames.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
+        } else if let action = model as? ActionConditionedJEPA, let actions = batchActions {
+            loss = action.loss(frames: frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
         } else {
             throw TrainingError.mismatchedData("\(config.data.path): the batch does not fit a \(config.kind.rawValue) model")
         }
-        let value = loss.total.item
+        var logged = [Double(loss.total.item), Double(loss.prediction)]
+        try communicator.allReduceSum(&logged)
+        let value = Float(logged[0] / Double(communicator.size))
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
         }
         loss.total.backward()
+        try averageGradients()
         if config.optim.gradClip > 0 { clipGradientNorm(trainable, maxNorm: config.optim.gradClip) }
         optimizer.step()
         optimizer.zeroGrad()
         model.updateTarget(momentum: momentum)
         step += 1
-        return StepResult(loss: loss, learningRate: lr, momentum: momentum)
+        return StepResult(loss: loss, learningRate: lr, momentum: momentum,
+                          total: value, prediction: Float(logged[1] / Double(communicator.size)))
     }
 
     /// The metrics line of the step just taken; collapse diagnostics come from that step's targets.
     func record(_ r: StepResult) -> TrainingRecord {
         let stats = r.loss.targetStats
         return TrainingRecord(
-            step: step, loss: r.loss.total.item, prediction: r.loss.prediction, variance: r.loss.variance,
+            step: step, loss: r.total, prediction: r.prediction, variance: r.loss.variance,
             covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
             inverseDynamics: r.loss.parts.inverseDynamics, copyBaseline: r.loss.parts.copyBaseline,
             learningRate: r.learningRate, momentum: r.momentum,

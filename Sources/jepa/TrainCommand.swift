@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Config
 import Foundation
 import Imaging
@@ -58,22 +59,29 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threads = threads } else if let env = try WorkerThreads.fromEnvironment() { Parallel.threads = env[0] }
-        let (trainingConfig, runDirectory) = try resolveRun()
+        // Under Open MPI's mpirun: data-parallel ranks; rank 0 alone touches the run directory and prints.
+        let communicator: any Communicator = try MPICommunicator.fromEnvironment() ?? SingleProcess()
+        defer { communicator.finish() }
+        let lead = communicator.rank == 0
+        let (trainingConfig, runDirectory) = try resolveRun(checkExisting: lead)
         let yaml = try ConfigLoader.resolvedYAML(trainingConfig)
-        try ensureData(trainingConfig)
+        if lead { try ensureData(trainingConfig) }
+        var barrier = [0.0]
+        try communicator.allReduceSum(&barrier)   // the others wait for rank 0's data
         // A run replaced with --force is set aside until the new one has started, so that a bad
         // config or dataset leaves it as it was.
-        let replaced = resume == nil ? try prepareRunDirectory(runDirectory) : nil
+        let replaced = resume == nil && lead ? try prepareRunDirectory(runDirectory) : nil
         let trainer: Trainer
         do {
-            if resume == nil { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
-            trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil)
+            if resume == nil && lead { try yaml.write(toFile: runDirectory + "/config.yaml", atomically: true, encoding: .utf8) }
+            trainer = try Trainer(config: trainingConfig, runDirectory: runDirectory, configYAML: yaml, resume: resume != nil,
+                                  communicator: communicator)
             if let initFrom {
                 let mapping = try initialiseWeights(trainer.model, from: initFrom, strict: strict, log: say)
                 say("initialised \(mapping.rows.filter { $0.target != nil }.count) tensors from \(initFrom)")
             }
         } catch {
-            if resume == nil { try? FileManager.default.removeItem(atPath: runDirectory) }   // a run that never started
+            if resume == nil && lead { try? FileManager.default.removeItem(atPath: runDirectory) }   // a run that never started
             if let replaced { try? FileManager.default.moveItem(atPath: replaced, toPath: runDirectory) }
             throw error
         }
@@ -81,16 +89,19 @@ struct TrainCommand: ParsableCommand {
 
         StopSignal.install()
         let progress = TrainingProgress(total: trainingConfig.train.steps, startStep: trainer.step)
-        if resume != nil { say("resuming \(runDirectory) at step \(trainer.step)") }
-        say("training \(trainingConfig.name): \(trainer.model.trainableParameters.reduce(0) { $0 + $1.tensor.count }) trainable parameters, "
-            + "\(trainingConfig.train.steps) steps, batch \(trainingConfig.data.batchSize), \(Parallel.threads) threads → \(runDirectory)")
+        if resume != nil && lead { say("resuming \(runDirectory) at step \(trainer.step)") }
+        if lead { say("training \(trainingConfig.name): \(trainer.model.trainableParameters.reduce(0) { $0 + $1.tensor.count }) trainable parameters, "
+            + "\(trainingConfig.train.steps) steps, batch \(trainingConfig.data.batchSize)"
+            + (communicator.size > 1 ? " (\(trainingConfig.data.batchSize / communicator.size) on each of \(communicator.size) ranks)" : "")
+            + ", \(Parallel.threads) threads → \(runDirectory)") }
         do {
-            try trainer.run(shouldStop: { StopSignal.requested }, report: progress.report)
+            try trainer.run(shouldStop: Self.stopRequest(communicator), report: lead ? progress.report : { _ in })
         } catch let error as TrainingError {
             progress.finishLine()
             throw ValidationError(error.description)
         }
         progress.finishLine()
+        guard lead else { return }
         try writeLossCurve(runDirectory)
         if trainer.step < trainingConfig.train.steps {
             say("stopped at step \(trainer.step) of \(trainingConfig.train.steps); checkpoint \(trainer.lastCheckpoint ?? "-")")
@@ -100,8 +111,18 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
+    /// Ctrl-C / SIGTERM. With several ranks the decision is collective (any rank asked): one rank
+    /// stopping alone would leave the others waiting in an all-reduce.
+    static func stopRequest(_ communicator: any Communicator) -> () -> Bool {
+        guard communicator.size > 1 else { return { StopSignal.requested } }
+        return {
+            var flag = [StopSignal.requested ? 1.0 : 0.0]
+            return (try? communicator.allReduceMax(&flag)).map { flag[0] > 0 } ?? true
+        }
+    }
+
     /// The config and run directory, from --resume or from --config/--set (or the embedded default).
-    func resolveRun() throws -> (TrainingConfig, String) {
+    func resolveRun(checkExisting: Bool = true) throws -> (TrainingConfig, String) {
         if let resume {
             let path = resume + "/config.yaml"
             guard FileManager.default.fileExists(atPath: path) else {
@@ -116,7 +137,7 @@ struct TrainCommand: ParsableCommand {
             loaded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>", overrides: overrides)
         }
         let directory = runs + "/" + loaded.name
-        if FileManager.default.fileExists(atPath: directory), !force {
+        if checkExisting, FileManager.default.fileExists(atPath: directory), !force {
             throw ValidationError("run directory \(directory) exists; continue it with --resume \(directory) or replace it with --force")
         }
         return (loaded, directory)
