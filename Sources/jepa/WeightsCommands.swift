@@ -140,15 +140,15 @@ struct EmbedCommand: ParsableCommand {
             throw ValidationError("\(input): frames are \(clips.channels)×\(clips.height)×\(clips.width) (C×H×W); the model takes \(config.frameShape.map(String.init).joined(separator: "×"))")
         }
         let temporary = "\(output).tmp-\(getpid())"
+        var shape: [Int] = []
         do {
             let file = try HDF5File(path: temporary, mode: .truncate)
-            var created = false
             for first in stride(from: 0, to: clips.count, by: batch) {
                 let rows = first..<min(first + batch, clips.count)
                 let features = try encoderFeatures(model, clips: try clips.read(rows), which: which)
-                if !created {
-                    try file.createDataset("features", shape: [clips.count, features.shape[1], features.shape[2]], type: .float32)
-                    created = true
+                if shape.isEmpty {
+                    shape = [clips.count, features.shape[1], features.shape[2]]
+                    try file.createDataset("features", shape: shape, type: .float32)
                 }
                 try file.writeRows("features", start: first, shape: features.shape, float32: features.scalars)
                 FileHandle.standardError.write(Data("embedded \(rows.upperBound)/\(clips.count) clips\n".utf8))
@@ -163,7 +163,6 @@ struct EmbedCommand: ParsableCommand {
             unlink(temporary)
             throw error
         }
-        let shape = try { let f = try HDF5File(path: output, mode: .readOnly); defer { try? f.close() }; return try f.shape(of: "features") }()
         say("wrote \(output): features \(shape) from the \(which.rawValue) encoder")
     }
 }
