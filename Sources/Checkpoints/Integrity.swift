@@ -23,6 +23,13 @@ enum Integrity {
         try handle.write(contentsOf: header)
     }
 
+    /// Whether the file starts with the header (not checked).
+    static func hasHeader(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return ((try? handle.read(upToCount: magic.utf8.count)) ?? Data()).elementsEqual(magic.utf8)
+    }
+
     /// Checks the header, if the file has one: the length and CRC-32 of the content after it.
     static func verify(_ path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else { return }

@@ -69,8 +69,10 @@ public struct WeightFile {
         }
     }
 
-    /// The format of the weight file at `path` (opens it; errors as `read`).
+    /// The format of the weight file at `path` (errors as `read`). Our checkpoints are recognised
+    /// by their integrity header alone, so the caller's own read checks them once.
     public static func format(of path: String) throws -> WeightFileFormat {
+        if Integrity.hasHeader(path) { return .jepa }
         let file = try openHDF5(path)
         defer { try? file.close() }
         return try CheckpointIO.corruptOnHDF5Error(path) { try detectFormat(file) }
@@ -101,7 +103,7 @@ public struct WeightFile {
 
     /// Reads a float dataset of any width as float32; bfloat16 (2-byte opaque, as h5py stores
     /// ml_dtypes' bfloat16) is widened. Returns nil with a reason for datasets that are not weights.
-    static func readFloat(_ file: HDF5File, _ dataset: String, path: String) throws -> (Tensor, String)? {
+    static func readFloat(_ file: HDF5File, _ dataset: String) throws -> (Tensor, String)? {
         let stored = try file.storedType(of: dataset)
         let shape = try file.shape(of: dataset)
         if stored.hasPrefix("float") {
@@ -120,7 +122,7 @@ public struct WeightFile {
     }
 
     mutating func add(_ file: HDF5File, dataset: String, name: String, layerKind: String? = nil) throws {
-        if let (tensor, type) = try Self.readFloat(file, dataset, path: path) {
+        if let (tensor, type) = try Self.readFloat(file, dataset) {
             entries.append(WeightEntry(name: name, path: dataset, storedType: type, tensor: tensor, layerKind: layerKind))
         } else {
             skipped.append((dataset, "not a float tensor (\(try file.storedType(of: dataset)))"))
