@@ -12,6 +12,9 @@ public final class Predictor: Module {
     public let predictorBlocks: [TransformerBlock]
     public let predictorNorm: LayerNorm
     public let predictorProj: Linear
+    /// Deep self-supervision (V-JEPA 2.1): one head per intermediate target level, from the
+    /// predictor's output tokens to the encoder width (`level_heads.i`); empty without it.
+    public let levelHeads: [Linear]
     /// Sin-cos positions of every token of the grid, [N, predictorDim] (not a parameter).
     let positions: Constant
 
@@ -19,7 +22,7 @@ public final class Predictor: Module {
     ///   - grid: token grid as the encoder's patch embedding reports it ([T, H, W] or [H, W]).
     public init(encoderDim: Int, dim: Int, depth: Int, heads: Int, grid: [Int], mlpRatio: Float = 4,
                 eps: Float = 1e-6, activation: Activation = .gelu, qkvBias: Bool = true, initStd: Float = 0.02,
-                rng: inout RandomGenerator) {
+                levelHeads: Int = 0, rng: inout RandomGenerator) {
         predictorEmbed = Linear(encoderDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
         maskToken = Init.truncatedNormal([1, 1, dim], std: initStd, rng: &rng)
         predictorBlocks = (0..<depth).map { l in
@@ -31,6 +34,7 @@ public final class Predictor: Module {
         }
         predictorNorm = LayerNorm(dim, eps: eps)
         predictorProj = Linear(dim, encoderDim, initialization: .truncatedNormal(std: initStd), rng: &rng)
+        self.levelHeads = (0..<levelHeads).map { _ in Linear(dim, encoderDim, initialization: .truncatedNormal(std: initStd), rng: &rng) }
         let table = grid.count == 3
             ? SinCosPositionEmbedding.table3D(dim: dim, frames: grid[0], gridHeight: grid[1], gridWidth: grid[2])
             : SinCosPositionEmbedding.table2D(dim: dim, gridHeight: grid[0], gridWidth: grid[1])
@@ -44,6 +48,15 @@ public final class Predictor: Module {
     ///   - contextIndices / targetIndices: grid positions per clip (equal counts across the batch).
     /// - Returns: [B, Nt, encoderDim].
     public func callAsFunction(_ context: Tensor, contextIndices: [[Int]], targetIndices: [[Int]]) -> Tensor {
+        let z = hidden(context, contextIndices: contextIndices, targetIndices: targetIndices)
+        let nc = context.shape[1]
+        return predictorProj(z.slice(axis: 1, nc..<z.shape[1]))
+    }
+
+    /// The predictor's normalised output tokens [B, Nc + Nt, predictorDim]: the context tokens
+    /// first, then one per target position. `predictor_proj` (or a level head) maps them to
+    /// encoder features.
+    public func hidden(_ context: Tensor, contextIndices: [[Int]], targetIndices: [[Int]]) -> Tensor {
         let b = context.shape[0], nc = context.shape[1]
         precondition(contextIndices.count == b && targetIndices.count == b,
                      "Predictor: \(contextIndices.count) context and \(targetIndices.count) target index lists for batch \(b)")
@@ -56,8 +69,7 @@ public final class Predictor: Module {
         let m = maskToken.expanded(to: [b, nt, dim]) + table.gather(batchIndices: targetIndices)
         var z = concat([x, m], axis: 1)
         for block in predictorBlocks { z = block(z) }
-        z = predictorNorm(z)
-        return predictorProj(z.slice(axis: 1, nc..<(nc + nt)))
+        return predictorNorm(z)
     }
 }
 

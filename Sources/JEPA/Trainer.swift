@@ -13,6 +13,8 @@ public struct TrainingRecord: Codable, Sendable {
     /// Action-conditioned runs only: rollout energy, inverse-dynamics MSE, and the energy of the
     /// "nothing changes" prediction the model must beat.
     public var rollout: Float?, inverseDynamics: Float?, copyBaseline: Float?
+    /// Video runs with V-JEPA 2.1 objectives: the dense (context-token) energy and each deep level's.
+    public var dense: Float?, deep: [Float]?
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
     public var effectiveRank: Double
@@ -235,6 +237,7 @@ public final class Trainer {
             step: step, loss: r.total, prediction: r.prediction, variance: r.loss.variance,
             covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
             inverseDynamics: r.loss.parts.inverseDynamics, copyBaseline: r.loss.parts.copyBaseline,
+            dense: r.loss.parts.dense, deep: r.loss.parts.deep,
             learningRate: r.learningRate, momentum: r.momentum,
             targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
             effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))

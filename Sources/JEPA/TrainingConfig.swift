@@ -231,7 +231,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
         for (key, w) in [("loss.prediction", loss.prediction), ("loss.variance", loss.variance),
                          ("loss.covariance", loss.covariance), ("loss.sigreg", loss.sigreg), ("loss.rollout", loss.rollout),
-                         ("loss.inverse_dynamics", loss.inverseDynamics)] {
+                         ("loss.inverse_dynamics", loss.inverseDynamics), ("loss.dense", loss.dense)] + loss.deep.map { ("loss.deep", $0) } {
             try check(w >= 0 && w.isFinite, key: key, "must be a non-negative weight, got \(w)")
         }
         try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
@@ -262,6 +262,11 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check(mask.blocks >= 1, key: "mask.blocks", "must be at least 1, got \(mask.blocks)")
         try check(loss.rollout == 0 && loss.inverseDynamics == 0, key: loss.rollout != 0 ? "loss.rollout" : "loss.inverse_dynamics",
                   "applies only to kind: action_conditioned or next_frame (this config trains kind: video)")
+        let levels = model.deepLevels
+        try check(zip(levels, levels.dropFirst()).allSatisfy { $0 < $1 } && levels.allSatisfy { (1..<model.encoderDepth).contains($0) },
+                  key: "model.deep_levels", "must be increasing block counts in [1, encoder_depth − 1] = [1, \(model.encoderDepth - 1)], got \(levels)")
+        try check(loss.deep.isEmpty || loss.deep.count == levels.count, key: "loss.deep",
+                  "needs one weight per model.deep_levels entry (\(levels.count)), got \(loss.deep.count)")
     }
 
     func validateFrameModel() throws {
@@ -274,6 +279,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         } else {
             try check(m.actionDim >= 1, key: "model.action_dim", "must be at least 1, got \(m.actionDim)")
         }
+        try check(loss.dense == 0 && loss.deep.isEmpty, key: loss.dense != 0 ? "loss.dense" : "loss.deep",
+                  "applies only to kind: video (masked-token prediction); this config trains kind: \(kind.rawValue)")
         for (key, v) in [("model.frames", m.frames), ("model.image_size", m.imageSize), ("model.channels", m.channels),
                          ("model.frame_stack", m.frameStack),
                          ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),

@@ -15,11 +15,15 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
     public var layerNormEps: Float = 1e-6
     public var activation = ActivationName.gelu
     public var qkvBias = true
+    /// Deep self-supervision (V-JEPA 2.1): also predict the target encoder's hidden states after
+    /// these many blocks (1..<encoder_depth, increasing), each layer-normalised, with one predictor
+    /// head per level; weights in `loss.deep`. Empty: off.
+    public var deepLevels: [Int] = []
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, patch, tubelet, encoderDim = "encoder_dim",
              encoderDepth = "encoder_depth", encoderHeads = "encoder_heads", predictorDim = "predictor_dim",
              predictorDepth = "predictor_depth", predictorHeads = "predictor_heads", mlpRatio = "mlp_ratio", distance,
-             layerNormEps = "layer_norm_eps", activation, qkvBias = "qkv_bias"
+             layerNormEps = "layer_norm_eps", activation, qkvBias = "qkv_bias", deepLevels = "deep_levels"
     }
     public init() {}
     public init(from decoder: Decoder) throws {
@@ -40,6 +44,7 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
         layerNormEps = try c.decode(.layerNormEps, default: d.layerNormEps)
         activation = try c.decode(.activation, default: d.activation)
         qkvBias = try c.decode(.qkvBias, default: d.qkvBias)
+        deepLevels = try c.decode(.deepLevels, default: d.deepLevels)
     }
 }
 
@@ -72,8 +77,17 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var rollout: Float = 0
     /// Action-conditioned models: MSE of the inverse-dynamics head's actions.
     public var inverseDynamics: Float = 0
+    /// Video models, V-JEPA 2.1's dense predictive loss: the predictor's outputs at the visible
+    /// (context) tokens also regress the target features there, with this weight.
+    public var dense: Float = 0
+    /// How context tokens are weighted in the dense loss: `distance` (V-JEPA 2.1: 1/√d, d the grid
+    /// distance to the nearest masked token) or `uniform`.
+    public var denseWeighting = DenseWeighting.distance
+    /// Video models with `model.deep_levels`: one weight per intermediate level.
+    public var deep: [Float] = []
     enum CodingKeys: String, CodingKey {
-        case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics"
+        case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics", dense,
+             denseWeighting = "dense_weighting", deep
     }
     public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0,
                 rollout: Float = 0, inverseDynamics: Float = 0) {
@@ -88,8 +102,13 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
         sigreg = try c.decode(.sigreg, default: d.sigreg)
         rollout = try c.decode(.rollout, default: d.rollout)
         inverseDynamics = try c.decode(.inverseDynamics, default: d.inverseDynamics)
+        dense = try c.decode(.dense, default: d.dense)
+        denseWeighting = try c.decode(.denseWeighting, default: d.denseWeighting)
+        deep = try c.decode(.deep, default: d.deep)
     }
 }
+
+public enum DenseWeighting: String, Codable, Sendable, CaseIterable { case distance, uniform }
 
 /// The loss of one batch and its parts (plain numbers, for logging).
 public struct JEPALoss {
@@ -100,6 +119,8 @@ public struct JEPALoss {
         /// Energy of predicting "nothing changes" (each frame's target latent for the next frame):
         /// the baseline an action-conditioned predictor must beat.
         public var copyBaseline: Float?
+        /// Video models: the dense (context-token) energy and the energy at each deep level.
+        public var dense: Float?, deep: [Float]?
     }
     public let total: Tensor
     public let prediction: Float
@@ -147,7 +168,7 @@ public final class VideoJEPA: WorldModel {
         predictor = Predictor(encoderDim: config.encoderDim, dim: config.predictorDim, depth: config.predictorDepth,
                               heads: config.predictorHeads, grid: contextEncoder.patchEmbed.grid,
                               mlpRatio: config.mlpRatio, eps: config.layerNormEps, activation: config.activation.activation,
-                              qkvBias: config.qkvBias, rng: &rng)
+                              qkvBias: config.qkvBias, levelHeads: config.deepLevels.count, rng: &rng)
     }
 
     /// Tokens per clip.
@@ -169,22 +190,78 @@ public final class VideoJEPA: WorldModel {
         noGrad { targetEncoder(clips).layerNorm(weight: nil, bias: nil, eps: 1e-6) }
     }
 
+    /// Target features and, for each of `config.deepLevels`, the target encoder's hidden states
+    /// after that many blocks; all layer-normalised without affine, [B, N, D] each. No graph.
+    public func multiLevelTargetFeatures(_ clips: Tensor) -> (final: Tensor, levels: [Tensor]) {
+        noGrad {
+            let (output, levels) = targetEncoder.encode(targetEncoder.embed(clips), levels: config.deepLevels)
+            let normalized = { (x: Tensor) in x.layerNorm(weight: nil, bias: nil, eps: 1e-6) }
+            return (normalized(output), levels.map(normalized))
+        }
+    }
+
     /// The loss of a batch: energy between predictions and target features at the target tokens,
     /// plus optional variance/covariance and SIGReg terms on the context encoder's tokens
     /// (SIGReg's random directions come from `sigregSeed`, so a step is reproducible).
     public func loss(clips: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
                      weights: JEPALossWeights = JEPALossWeights(), sigregSeed: UInt64 = 0) -> JEPALoss {
-        let targets = targetFeatures(clips)
+        let (targets, levelTargets) = multiLevelTargetFeatures(clips)
         let targetAtMask = noGrad { targets.gather(batchIndices: targetIndices) }
         let context = contextEncoder(clips, tokenIndices: contextIndices)
-        let predicted = predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
-        let prediction = energy(predicted: predicted, target: targetAtMask, distance: config.distance)
+        let z = predictor.hidden(context, contextIndices: contextIndices, targetIndices: targetIndices)
+        let nc = context.shape[1]
+        let atTargets = z.slice(axis: 1, nc..<z.shape[1])
+        let prediction = energy(predicted: predictor.predictorProj(atTargets), target: targetAtMask, distance: config.distance)
         var total = prediction * weights.prediction
         let regularized = Regularization.apply(to: context, weights: weights, seed: sigregSeed)
         if let extra = regularized.total { total = total + extra }
-        let parts = JEPALoss.Parts(variance: regularized.variance, covariance: regularized.covariance,
+        var parts = JEPALoss.Parts(variance: regularized.variance, covariance: regularized.covariance,
                                    sigreg: regularized.sigreg)
+        if weights.dense > 0 {
+            let dense = denseEnergy(predicted: predictor.predictorProj(z.slice(axis: 1, 0..<nc)), targets: targets,
+                                    contextIndices: contextIndices, targetIndices: targetIndices, weighting: weights.denseWeighting)
+            total = total + dense * weights.dense
+            parts.dense = dense.item
+        }
+        var deep: [Float] = []
+        for (level, (head, target)) in zip(predictor.levelHeads, levelTargets).enumerated()
+        where level < weights.deep.count && weights.deep[level] > 0 {
+            let e = energy(predicted: head(atTargets), target: noGrad { target.gather(batchIndices: targetIndices) },
+                           distance: config.distance)
+            total = total + e * weights.deep[level]
+            deep.append(e.item)
+        }
+        if !deep.isEmpty { parts.deep = deep }
         return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
+    }
+
+    /// V-JEPA 2.1's context loss: the energy of the predictor's outputs at the context tokens
+    /// against the target features there, each token weighted (`.distance`: 1/√d with d the
+    /// grid distance, over time, rows and columns, to the nearest target token).
+    func denseEnergy(predicted: Tensor, targets: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
+                     weighting: DenseWeighting) -> Tensor {
+        let target = noGrad { targets.gather(batchIndices: contextIndices) }
+        let diff = predicted - target
+        let perToken = (config.distance == .l1 ? diff.abs() : diff.squared()).mean(axes: [2])   // [B, Nc]
+        guard weighting == .distance else { return perToken.mean() }
+        let grid = contextEncoder.patchEmbed.grid
+        let (h, w) = grid.count == 3 ? (grid[1], grid[2]) : (grid[0], grid[1])
+        func position(_ i: Int) -> (Float, Float, Float) { (Float(i / (h * w)), Float(i / w % h), Float(i % w)) }
+        var factors: [Float] = []
+        for (context, masked) in zip(contextIndices, targetIndices) {
+            let targetsAt = masked.map(position)
+            for i in context {
+                let (t, r, c) = position(i)
+                var nearest: Float = .infinity   // squared grid distance
+                for (tt, rr, cc) in targetsAt {
+                    let (dt, dr, dc) = (tt - t, rr - r, cc - c)
+                    nearest = min(nearest, dt * dt + dr * dr + dc * dc)
+                }
+                let distance = max(nearest, 1).squareRoot()
+                factors.append(1 / distance.squareRoot())
+            }
+        }
+        return (perToken * Tensor(factors, shape: perToken.shape)).mean()
     }
 
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.

@@ -108,6 +108,18 @@ public final class VisionTransformer: Module {
         return norm(h)
     }
 
+    /// `encode` that also returns the hidden states after `levels` blocks (counts in 1..<depth,
+    /// increasing), before any norm: the intermediate targets of deep self-supervision.
+    public func encode(_ tokens: Tensor, mask: Tensor? = nil, levels: [Int]) -> (output: Tensor, levels: [Tensor]) {
+        var h = tokens
+        var taken: [Tensor] = []
+        for (i, block) in blocks.enumerated() {
+            h = block(h, mask: mask)
+            if levels.contains(i + 1) { taken.append(h) }
+        }
+        return (norm(h), taken)
+    }
+
     /// `x`: images [B, C, H, W] (or videos [B, C, T, H, W]) → [B, K, dim].
     /// - Parameters:
     ///   - tokenIndices: per batch element, the patch indices to keep (all lists the same length),
