@@ -5,15 +5,16 @@ import Config
 import Foundation
 import Tensors
 
-/// One value of a swept key, as YAML wrote it (a number, a string or a boolean).
-public enum SweepValue: Codable, Sendable, Hashable, CustomStringConvertible {
-    case int(Int), double(Double), bool(Bool), string(String)
+/// One value of a swept key, as YAML wrote it (a number, a string, a boolean, or a list of them).
+public indirect enum SweepValue: Codable, Sendable, Hashable, CustomStringConvertible {
+    case int(Int), double(Double), bool(Bool), string(String), list([SweepValue])
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let v = try? c.decode(Int.self) { self = .int(v) }
         else if let v = try? c.decode(Double.self) { self = .double(v) }
         else if let v = try? c.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? c.decode([SweepValue].self) { self = .list(v) }
         else { self = .string(try c.decode(String.self)) }
     }
 
@@ -24,6 +25,7 @@ public enum SweepValue: Codable, Sendable, Hashable, CustomStringConvertible {
         case .double(let v): try c.encode(v)
         case .bool(let v): try c.encode(v)
         case .string(let v): try c.encode(v)
+        case .list(let v): try c.encode(v)
         }
     }
 
@@ -34,6 +36,7 @@ public enum SweepValue: Codable, Sendable, Hashable, CustomStringConvertible {
         case .double(let v): "\(v)"
         case .bool(let v): "\(v)"
         case .string(let v): "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .list(let v): "[" + v.map(\.yaml).joined(separator: ", ") + "]"
         }
     }
 

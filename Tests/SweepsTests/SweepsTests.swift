@@ -33,6 +33,11 @@ func scratch(_ function: String = #function) throws -> String {
         #expect(s.plan() == plan)
     }
 
+    @Test func listValuesBecomeYAMLLists() throws {
+        let s = try spec("name: s\nbase: b.yaml\ngrid: {loss.deep: [[0, 0], [0.5, 0.5]]}\n")
+        #expect(s.plan().map { $0.overrides(s)[0] } == ["loss.deep=[0, 0]", "loss.deep=[0.5, 0.5]"])
+    }
+
     @Test func randomSearchDrawsWithinBoundsDeterministically() throws {
         let yaml = """
             name: r
