@@ -15,6 +15,9 @@ public final class Predictor: Module {
     /// Deep self-supervision (V-JEPA 2.1): one head per intermediate target level, from the
     /// predictor's output tokens to the encoder width (`level_heads.i`); empty without it.
     public let levelHeads: [Linear]
+    /// Latent-variable energy: embeds a latent `z` [B, k] that is added to every target query
+    /// (`latent_embed`); nil without one.
+    public let latentEmbed: Linear?
     /// Sin-cos positions of every token of the grid, [N, predictorDim] (not a parameter).
     let positions: Constant
 
@@ -22,7 +25,7 @@ public final class Predictor: Module {
     ///   - grid: token grid as the encoder's patch embedding reports it ([T, H, W] or [H, W]).
     public init(encoderDim: Int, dim: Int, depth: Int, heads: Int, grid: [Int], mlpRatio: Float = 4,
                 eps: Float = 1e-6, activation: Activation = .gelu, qkvBias: Bool = true, initStd: Float = 0.02,
-                levelHeads: Int = 0, rng: inout RandomGenerator) {
+                levelHeads: Int = 0, latentDim: Int = 0, rng: inout RandomGenerator) {
         predictorEmbed = Linear(encoderDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng)
         maskToken = Init.truncatedNormal([1, 1, dim], std: initStd, rng: &rng)
         predictorBlocks = (0..<depth).map { l in
@@ -35,6 +38,7 @@ public final class Predictor: Module {
         predictorNorm = LayerNorm(dim, eps: eps)
         predictorProj = Linear(dim, encoderDim, initialization: .truncatedNormal(std: initStd), rng: &rng)
         self.levelHeads = (0..<levelHeads).map { _ in Linear(dim, encoderDim, initialization: .truncatedNormal(std: initStd), rng: &rng) }
+        latentEmbed = latentDim > 0 ? Linear(latentDim, dim, initialization: .truncatedNormal(std: initStd), rng: &rng) : nil
         let table = grid.count == 3
             ? SinCosPositionEmbedding.table3D(dim: dim, frames: grid[0], gridHeight: grid[1], gridWidth: grid[2])
             : SinCosPositionEmbedding.table2D(dim: dim, gridHeight: grid[0], gridWidth: grid[1])
@@ -56,7 +60,7 @@ public final class Predictor: Module {
     /// The predictor's normalised output tokens [B, Nc + Nt, predictorDim]: the context tokens
     /// first, then one per target position. `predictor_proj` (or a level head) maps them to
     /// encoder features.
-    public func hidden(_ context: Tensor, contextIndices: [[Int]], targetIndices: [[Int]]) -> Tensor {
+    public func hidden(_ context: Tensor, contextIndices: [[Int]], targetIndices: [[Int]], latent: Tensor? = nil) -> Tensor {
         let b = context.shape[0], nc = context.shape[1]
         precondition(contextIndices.count == b && targetIndices.count == b,
                      "Predictor: \(contextIndices.count) context and \(targetIndices.count) target index lists for batch \(b)")
@@ -66,7 +70,11 @@ public final class Predictor: Module {
         let dim = maskToken.shape[2]
         let table = positions.value.reshaped([1, -1, dim]).expanded(to: [b, positions.value.shape[0], dim])
         let x = predictorEmbed(context) + table.gather(batchIndices: contextIndices)
-        let m = maskToken.expanded(to: [b, nt, dim]) + table.gather(batchIndices: targetIndices)
+        var m = maskToken.expanded(to: [b, nt, dim]) + table.gather(batchIndices: targetIndices)
+        if let latent, let latentEmbed {
+            precondition(latent.shape == [b, latentEmbed.weight.shape[1]], "Predictor: latent must be [\(b), \(latentEmbed.weight.shape[1])], got \(latent.shape)")
+            m = m + latentEmbed(latent).reshaped([b, 1, dim]).expanded(to: [b, nt, dim])
+        }
         var z = concat([x, m], axis: 1)
         for block in predictorBlocks { z = block(z) }
         return predictorNorm(z)

@@ -265,6 +265,9 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         let levels = model.deepLevels
         try check(zip(levels, levels.dropFirst()).allSatisfy { $0 < $1 } && levels.allSatisfy { (1..<model.encoderDepth).contains($0) },
                   key: "model.deep_levels", "must be increasing block counts in [1, encoder_depth − 1] = [1, \(model.encoderDepth - 1)], got \(levels)")
+        try check(model.latentDim >= 0, key: "model.latent_dim", "must be 0 (off) or positive, got \(model.latentDim)")
+        try check(model.latentSamples >= 1, key: "model.latent_samples", "must be at least 1, got \(model.latentSamples)")
+        try check(model.latentPenalty >= 0 && model.latentPenalty.isFinite, key: "model.latent_penalty", "must be non-negative, got \(model.latentPenalty)")
         try check(loss.deep.isEmpty || loss.deep.count == levels.count, key: "loss.deep",
                   "needs one weight per model.deep_levels entry (\(levels.count)), got \(loss.deep.count)")
     }

@@ -19,11 +19,19 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
     /// these many blocks (1..<encoder_depth, increasing), each layer-normalised, with one predictor
     /// head per level; weights in `loss.deep`. Empty: off.
     public var deepLevels: [Int] = []
+    /// Latent-variable energy: the size of a latent `z` fed to the predictor to carry what the
+    /// context cannot determine (0: off). Training picks, per clip, the best of `latent_samples`
+    /// candidates (z = 0 and draws from N(0, I)), minimising energy + `latent_penalty`·|z|²; so z
+    /// carries at most log2(latent_samples) bits per clip.
+    public var latentDim = 0
+    public var latentSamples = 8
+    public var latentPenalty: Float = 0
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, patch, tubelet, encoderDim = "encoder_dim",
              encoderDepth = "encoder_depth", encoderHeads = "encoder_heads", predictorDim = "predictor_dim",
              predictorDepth = "predictor_depth", predictorHeads = "predictor_heads", mlpRatio = "mlp_ratio", distance,
-             layerNormEps = "layer_norm_eps", activation, qkvBias = "qkv_bias", deepLevels = "deep_levels"
+             layerNormEps = "layer_norm_eps", activation, qkvBias = "qkv_bias", deepLevels = "deep_levels",
+             latentDim = "latent_dim", latentSamples = "latent_samples", latentPenalty = "latent_penalty"
     }
     public init() {}
     public init(from decoder: Decoder) throws {
@@ -45,6 +53,9 @@ public struct VideoJEPAConfig: Codable, Sendable, Equatable {
         activation = try c.decode(.activation, default: d.activation)
         qkvBias = try c.decode(.qkvBias, default: d.qkvBias)
         deepLevels = try c.decode(.deepLevels, default: d.deepLevels)
+        latentDim = try c.decode(.latentDim, default: d.latentDim)
+        latentSamples = try c.decode(.latentSamples, default: d.latentSamples)
+        latentPenalty = try c.decode(.latentPenalty, default: d.latentPenalty)
     }
 }
 
@@ -168,7 +179,7 @@ public final class VideoJEPA: WorldModel {
         predictor = Predictor(encoderDim: config.encoderDim, dim: config.predictorDim, depth: config.predictorDepth,
                               heads: config.predictorHeads, grid: contextEncoder.patchEmbed.grid,
                               mlpRatio: config.mlpRatio, eps: config.layerNormEps, activation: config.activation.activation,
-                              qkvBias: config.qkvBias, levelHeads: config.deepLevels.count, rng: &rng)
+                              qkvBias: config.qkvBias, levelHeads: config.deepLevels.count, latentDim: config.latentDim, rng: &rng)
     }
 
     /// Tokens per clip.
@@ -208,7 +219,11 @@ public final class VideoJEPA: WorldModel {
         let (targets, levelTargets) = multiLevelTargetFeatures(clips)
         let targetAtMask = noGrad { targets.gather(batchIndices: targetIndices) }
         let context = contextEncoder(clips, tokenIndices: contextIndices)
-        let z = predictor.hidden(context, contextIndices: contextIndices, targetIndices: targetIndices)
+        let latent = config.latentDim > 0
+            ? bestLatents(context: noGrad { context.detached() }, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                          targetIndices: targetIndices, inference: .sampled(count: config.latentSamples, seed: sigregSeed))
+            : nil
+        let z = predictor.hidden(context, contextIndices: contextIndices, targetIndices: targetIndices, latent: latent)
         let nc = context.shape[1]
         let atTargets = z.slice(axis: 1, nc..<z.shape[1])
         let prediction = energy(predicted: predictor.predictorProj(atTargets), target: targetAtMask, distance: config.distance)
@@ -233,6 +248,78 @@ public final class VideoJEPA: WorldModel {
         }
         if !deep.isEmpty { parts.deep = deep }
         return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
+    }
+
+    /// How the latent of a clip is chosen: none (z = 0), the best of sampled candidates (z = 0 and
+    /// `count − 1` draws from N(0, I)), or gradient descent on z from 0.
+    public enum LatentInference: Sendable {
+        case zero
+        case sampled(count: Int, seed: UInt64)
+        case optimized(steps: Int, learningRate: Float)
+    }
+
+    /// Per-clip energy [B] of predicting the target tokens with latents `latent` [B, k] (nil: none).
+    /// Differentiable in `latent` and the predictor.
+    public func predictionEnergy(context: Tensor, targetAtMask: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
+                                 latent: Tensor?) -> Tensor {
+        let z = predictor.hidden(context, contextIndices: contextIndices, targetIndices: targetIndices, latent: latent)
+        let predicted = predictor.predictorProj(z.slice(axis: 1, context.shape[1]..<z.shape[1]))
+        return energyPerClip(predicted: predicted, target: targetAtMask, distance: config.distance)
+    }
+
+    /// The latent [B, k] each clip's energy (+ `latent_penalty`·|z|²) is lowest with, under
+    /// `inference`. No graph is kept.
+    func bestLatents(context: Tensor, targetAtMask: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
+                     inference: LatentInference) -> Tensor {
+        let (b, k) = (context.shape[0], config.latentDim)
+        switch inference {
+        case .zero:
+            return Tensor.zeros([b, k])
+        case .sampled(let count, let seed):
+            var rng = RandomGenerator(seed: seed ^ 0x1a7e_47)
+            var best = [Float](repeating: 0, count: b * k)
+            var bestCost = [Float](repeating: .infinity, count: b)
+            for candidate in 0..<max(count, 1) {
+                let z = candidate == 0 ? Tensor.zeros([b, k]) : Tensor.randn([b, k], using: &rng)
+                let e = noGrad { predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                                                  targetIndices: targetIndices, latent: z) }.scalars
+                let values = z.scalars
+                for i in 0..<b {
+                    let row = values[(i * k)..<((i + 1) * k)]
+                    let cost = e[i] + config.latentPenalty * row.reduce(0) { $0 + $1 * $1 }
+                    if cost < bestCost[i] { bestCost[i] = cost; best.replaceSubrange((i * k)..<((i + 1) * k), with: row) }
+                }
+            }
+            return Tensor(best, shape: [b, k])
+        case .optimized(let steps, let learningRate):
+            let z = Tensor.zeros([b, k], requiresGrad: true)
+            for _ in 0..<steps {
+                z.grad = nil
+                let e = predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                                         targetIndices: targetIndices, latent: z)
+                (e.sum() + (z * z).sum() * config.latentPenalty).backward()
+                guard let g = z.grad else { break }
+                z.assign(z.detached() - g * learningRate)
+            }
+            predictor.zeroGrad()   // the descent touched only z; drop what it left on the predictor
+            return z.detached()
+        }
+    }
+
+    /// Energy of each clip's target tokens given its context, minimised over the latent
+    /// (`inference`), and the latent found: ([B], [B, k]). Without a latent (`latent_dim: 0`) the
+    /// plain prediction energy.
+    public func latentEnergy(clips: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
+                             inference: LatentInference) -> (energy: Tensor, latent: Tensor?) {
+        let targetAtMask = noGrad { targetFeatures(clips).gather(batchIndices: targetIndices) }
+        let context = noGrad { contextEncoder(clips, tokenIndices: contextIndices) }
+        let latent = config.latentDim > 0
+            ? bestLatents(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                          targetIndices: targetIndices, inference: inference)
+            : nil
+        let e = noGrad { predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                                          targetIndices: targetIndices, latent: latent) }
+        return (e, latent)
     }
 
     /// V-JEPA 2.1's context loss: the energy of the predictor's outputs at the context tokens
