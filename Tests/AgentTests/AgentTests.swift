@@ -1,0 +1,87 @@
+import Agent
+import Checkpoints
+import Foundation
+import NN
+import Planning
+import Tensors
+import Testing
+
+/// A one-step toy world: state s ∈ R², x' = s + 0.5·u, cost ‖x' − g‖² + 0.1‖u‖²; the planner's
+/// answer is u* = clip(0.5·(g − s) / 0.35) per coordinate (the box [−1, 1]).
+struct OneStepWorld: TrajectoryCost {
+    let start: [Float], goal: [Float]
+    var horizon: Int { 1 }
+    var actionDim: Int { 2 }
+    func costs(_ actions: Tensor) -> Tensor {
+        let x = Tensor(start, shape: [1, 2]) + actions.sum(axes: [1]) * 0.5
+        return (x - Tensor(goal, shape: [1, 2])).squared().sum(axes: [1]) + actions.squared().sum(axes: [1, 2]) * 0.1
+    }
+    var optimum: [Float] { zip(goal, start).map { max(-1, min(1, 0.5 * ($0 - $1) / 0.35)) } }
+}
+
+@Suite struct AgentTests {
+    /// Planner decisions on random (state, goal) pairs, and the optimal cost-to-go.
+    static func planned(_ n: Int, seed: UInt64, range: Float = 1, fixedGoal: [Float]? = nil) -> (AgentExamples, [OneStepWorld]) {
+        var rng = RandomGenerator(seed: seed)
+        var data = AgentExamples(latentDim: 2, actionDim: 2)
+        var worlds: [OneStepWorld] = []
+        var settings = CEMPlanner.Settings()
+        (settings.samples, settings.elites, settings.iterations, settings.minStd) = (100, 10, 15, 0.002)
+        for _ in 0..<n {
+            let world = OneStepWorld(start: [rng.uniform(-range, range), rng.uniform(-range, range)],
+                                     goal: fixedGoal ?? [rng.uniform(-range, range), rng.uniform(-range, range)])
+            var planner = CEMPlanner(settings: settings)
+            let plan = planner.plan(world, rng: &rng)
+            data.append(latent: world.start, goal: world.goal, action: Array(plan.actions.prefix(2)), costToGo: plan.cost)
+            worlds.append(world)
+        }
+        return (data, worlds)
+    }
+
+    /// Trivial: one goal, states near it, so the planner's answer is a smooth map inside the box.
+    @Test func theActorImitatesTheToyPlanner() throws {
+        let goal: [Float] = [0.1, -0.2]
+        let (train, _) = Self.planned(400, seed: 1, range: 0.4, fixedGoal: goal)
+        let (_, heldOut) = Self.planned(50, seed: 2, range: 0.35, fixedGoal: goal)
+        var rng = RandomGenerator(seed: 3)
+        let actor = Actor(latentDim: 2, actionDim: 2, hidden: 64, rng: &rng)
+        var settings = AgentTraining.Settings()
+        (settings.steps, settings.learningRate) = (2000, 3e-3)
+        let curve = AgentTraining.fit(actor, on: train, settings: settings)
+        #expect(curve.last! < curve.first! / 100)
+        for world in heldOut {
+            let action = noGrad { actor(latent: Tensor(world.start, shape: [1, 2]), goal: Tensor(world.goal, shape: [1, 2])) }.scalars
+            #expect(zip(action, world.optimum).allSatisfy { abs($0 - $1) < 0.02 }, "\(action) vs \(world.optimum)")
+        }
+    }
+
+    @Test func theCriticLearnsTheCostToGo() throws {
+        let (train, _) = Self.planned(400, seed: 4, fixedGoal: [0.1, -0.2])
+        let (test, _) = Self.planned(50, seed: 5, range: 0.9, fixedGoal: [0.1, -0.2])
+        var rng = RandomGenerator(seed: 6)
+        let critic = Critic(latentDim: 2, hidden: 64, rng: &rng)
+        var settings = AgentTraining.Settings()
+        settings.steps = 1500
+        AgentTraining.fit(critic, on: train, settings: settings)
+        let inputs = (0..<test.count).map { $0 }
+        let predicted = noGrad {
+            critic(latent: Tensor(test.latents, shape: [inputs.count, 2]), goal: Tensor(test.goals, shape: [inputs.count, 2]))
+        }.scalars
+        let spread = test.costToGo.max()! - test.costToGo.min()!
+        let worst = zip(predicted, test.costToGo).map { abs($0 - $1) }.max()!
+        #expect(spread > 0.3 && worst < 0.05 * spread, "worst error \(worst) of a spread \(spread)")
+    }
+
+    @Test func actorAndCriticAreCheckpointedLikeEveryModule() throws {
+        var rng = RandomGenerator(seed: 7)
+        let actor = Actor(latentDim: 3, actionDim: 2, rng: &rng), critic = Critic(latentDim: 3, rng: &rng)
+        #expect(actor.namedParameters().map(\.name) == ["net.fc1.weight", "net.fc1.bias", "net.fc2.weight", "net.fc2.bias"])
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try CheckpointIO.write(Checkpoint(step: 0, modules: ["actor": actor, "critic": critic], optimizer: nil), to: path)
+        let actor2 = Actor(latentDim: 3, actionDim: 2, rng: &rng), critic2 = Critic(latentDim: 3, rng: &rng)
+        try CheckpointIO.restore(path, into: ["actor": actor2, "critic": critic2], optimizer: nil)
+        #expect(actor2.net.fc2.weight.scalars == actor.net.fc2.weight.scalars)
+        #expect(critic2.net.fc1.bias!.scalars == critic.net.fc1.bias!.scalars)
+    }
+}
