@@ -11,6 +11,8 @@ public struct TrainingRecord: Codable, Sendable {
     /// Action-conditioned runs only: rollout energy, inverse-dynamics MSE, and the energy of the
     /// "nothing changes" prediction the model must beat.
     public var rollout: Float?, inverseDynamics: Float?, copyBaseline: Float?
+    /// With proprioception: the predicted proprio part's distance, and that of "it does not change".
+    public var proprio: Float?, proprioCopyBaseline: Float?
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
     public var effectiveRank: Double
@@ -79,6 +81,9 @@ public final class Trainer {
             throw TrainingError.mismatchedData("\(config.data.path): episodes carry \(loader.actionCount) action values per frame, model.action_dim is \(config.actionModel.actionDim)"
                 + (loader.actionCount == 0 ? " (a passive dataset: action-conditioned training needs an action-labelled world such as grasp)" : ""))
         }
+        if loader.stateCount < config.actionModel.proprioDim {
+            throw TrainingError.mismatchedData("\(config.data.path): episodes carry \(loader.stateCount) state values per frame; model.proprio reads the first \(config.actionModel.proprioDim) (model.proprio_scale)")
+        }
         learningRates = WarmupCosine(start: 0, peak: config.optim.lr, final: config.optim.minLr,
                                      warmupSteps: config.optim.warmupSteps, totalSteps: max(config.train.steps, config.optim.warmupSteps + 1))
         momenta = CosineSchedule(from: config.ema.start, to: config.ema.end, steps: max(config.train.steps, 1))
@@ -140,7 +145,8 @@ public final class Trainer {
             let f = batch.frames
             loss = action.loss(frames: f, actions: Tensor.zeros([f.shape[0], f.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
         } else if let action = model as? ActionConditionedJEPA, let actions = batch.actions {
-            loss = action.loss(frames: batch.frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
+            loss = action.loss(frames: batch.frames, actions: actions, proprio: action.config.proprio ? batch.states : nil,
+                               weights: config.loss, sigregSeed: sigregSeed)
         } else {
             throw TrainingError.mismatchedData("\(config.data.path): the batch does not fit a \(config.kind.rawValue) model")
         }
@@ -164,6 +170,7 @@ public final class Trainer {
             step: step, loss: r.loss.total.item, prediction: r.loss.prediction, variance: r.loss.variance,
             covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
             inverseDynamics: r.loss.parts.inverseDynamics, copyBaseline: r.loss.parts.copyBaseline,
+            proprio: r.loss.parts.proprio, proprioCopyBaseline: r.loss.parts.proprioCopyBaseline,
             learningRate: r.learningRate, momentum: r.momentum,
             targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
             effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))

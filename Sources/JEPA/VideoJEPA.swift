@@ -45,13 +45,16 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var rollout: Float = 0
     /// Action-conditioned models: MSE of the inverse-dynamics head's actions.
     public var inverseDynamics: Float = 0
+    /// Action-conditioned models with `model.proprio`: the distance of the predicted
+    /// proprioception to the true one (teacher-forced; in the rollout × `rollout` too).
+    public var proprio: Float = 1
     enum CodingKeys: String, CodingKey {
-        case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics"
+        case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics", proprio
     }
     public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0,
-                rollout: Float = 0, inverseDynamics: Float = 0) {
+                rollout: Float = 0, inverseDynamics: Float = 0, proprio: Float = 1) {
         (self.prediction, self.variance, self.covariance, self.sigreg) = (prediction, variance, covariance, sigreg)
-        (self.rollout, self.inverseDynamics) = (rollout, inverseDynamics)
+        (self.rollout, self.inverseDynamics, self.proprio) = (rollout, inverseDynamics, proprio)
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
@@ -61,6 +64,7 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
         sigreg = try c.decode(.sigreg, default: d.sigreg)
         rollout = try c.decode(.rollout, default: d.rollout)
         inverseDynamics = try c.decode(.inverseDynamics, default: d.inverseDynamics)
+        proprio = try c.decode(.proprio, default: d.proprio)
     }
 }
 
@@ -73,6 +77,9 @@ public struct JEPALoss {
         /// Energy of predicting "nothing changes" (each frame's target latent for the next frame):
         /// the baseline an action-conditioned predictor must beat.
         public var copyBaseline: Float?
+        /// With proprioception: the teacher-forced distance of the predicted proprio part, and that
+        /// of "the proprioception does not change".
+        public var proprio: Float?, proprioCopyBaseline: Float?
     }
     public let total: Tensor
     public let prediction: Float
