@@ -128,7 +128,8 @@ public struct RolloutErrors: Codable, Sendable {
 /// Open-loop prediction on held-out clips: from the target latents of frames
 /// `clipStart − context + 1 … clipStart` of each episode (and the recorded actions, if the model
 /// takes any), roll the model out `horizon` frames and compare with the target latents of the
-/// frames that followed.
+/// frames that followed. A model with proprioception starts from the states of the context frames
+/// (latents with the recorded proprioception) and is scored on its predicted latents.
 public func rolloutErrors(of model: ActionConditionedJEPA, datasetPath: String, episodes: Range<Int>,
                           context: Int = 1, clipStart: Int = 8, horizon: Int = 8, batch: Int = 32) throws -> RolloutErrors {
     let file = try HDF5File(path: datasetPath, mode: .readOnly)
@@ -152,19 +153,23 @@ public func rolloutErrors(of model: ActionConditionedJEPA, datasetPath: String, 
         guard rows.count >= 2 || a == 0 else { continue }   // shuffling needs a second episode
         let frames = try file.readUInt8("frames", rows: rows).values
         let actions = a > 0 ? try file.readFloat32("actions", rows: rows).values : []
-        var images: [Float] = [], taken: [Float] = []
+        let stateRows = model.config.proprioDim > 0 ? try file.readFloat32("states", rows: rows) : nil
+        let s = stateRows.map { $0.shape[2] } ?? 0
+        var images: [Float] = [], taken: [Float] = [], proprio: [Float] = []
         for e in 0..<rows.count {
             let base = (e * length + first) * h * w
             images += frames[base..<(base + span * h * w)].map { Float($0) / 255 }
             let from = (e * length + first) * a
             taken += actions[from..<(from + (span - 1) * a)]
+            if let stateRows { proprio += stateRows.values[((e * length + first) * s)..<((e * length + first + context) * s)] }
         }
         let n = rows.count
         let latents = model.encode(Tensor(images, shape: [n, span, 1, h, w]))
-        let known = latents.slice(axis: 1, 0..<context)
+        let known = model.state(latents: latents.slice(axis: 1, 0..<context),
+                                proprio: stateRows.map { _ in Tensor(proprio, shape: [n, context, s]) })
         let d = model.config.distance
         func errors(_ actions: [Float]) -> [Double] {
-            let predicted = noGrad { model.rollout(latents: known, actions: Tensor(actions, shape: [n, span - 1, a])) }
+            let predicted = noGrad { model.visualPart(model.rollout(latents: known, actions: Tensor(actions, shape: [n, span - 1, a]))) }
             return (0..<horizon).map { k in
                 Double(energyPerClip(predicted: predicted.slice(axis: 1, k..<(k + 1)),
                                      target: latents.slice(axis: 1, (context + k)..<(context + k + 1)), distance: d).scalars.reduce(0, +))

@@ -35,13 +35,23 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var inverseDynamicsHidden = 256
     public var mlpRatio: Float = 4
     public var distance = EnergyDistance.l1
+    /// Proprioception (DINO-WM, V-JEPA 2-AC): the world-model state is the visual latent with the
+    /// first `proprio_scale.count` entries of the dataset's `states` (the grasp world's gripper x,
+    /// y, opening) appended, each mapped to 2·s/scale − 1 (about [−1, 1], so its changes weigh
+    /// about as much as the unit-variance latent's); the predictor reads and predicts both parts.
+    /// `gru` predictor only.
+    public var proprio = false
+    /// What each proprioceptive entry is divided by (then ×2 − 1): the grasp world's width, height
+    /// and largest finger opening.
+    public var proprioScale: [Float] = [64, 64, 16]
 
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
              encoderDim = "encoder_dim", encoderDepth = "encoder_depth", encoderHeads = "encoder_heads",
              convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
              predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
-             inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance
+             inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance,
+             proprio, proprioScale = "proprio_scale"
     }
     public init() {}
 
@@ -80,6 +90,8 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         inverseDynamicsHidden = try c.decode(.inverseDynamicsHidden, default: d.inverseDynamicsHidden)
         mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
         distance = try c.decode(.distance, default: d.distance)
+        proprio = try c.decode(.proprio, default: d.proprio)
+        proprioScale = try c.decode(.proprioScale, default: d.proprioScale)
     }
 
     /// The encoder's token grid [h, w].
@@ -107,6 +119,12 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
 
     /// Tokens N of a frame's latent: the grid, or 1 for the pooled latent.
     public var latentTokens: Int { isPooled ? 1 : grid[0] * grid[1] }
+
+    /// Width P of the proprioceptive part of the state (0 without proprioception).
+    public var proprioDim: Int { proprio ? proprioScale.count : 0 }
+
+    /// Width of the world-model state the predictor maps: the visual latent, then the proprioception.
+    public var stateDim: Int { latentDim + proprioDim }
 }
 
 /// The action-conditioned JEPA world model. A frame's latent is the context encoder's tokens
@@ -152,13 +170,16 @@ public final class ActionConditionedJEPA: WorldModel {
                                                    grid: config.grid, frames: config.frames - 1,
                                                    mlpRatio: config.mlpRatio, rng: &rng)
         case .gru:
-            predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden, rng: &rng)
+            predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
+                                           proprioDim: config.proprioDim, rng: &rng)
         case .recurrent:
             predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
                                            window: config.frames - 1, rng: &rng)
         }
         inverseDynamics = config.actionDim > 0
             ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil
+        precondition(config.proprioDim == 0 || config.predictor == .gru,
+                     "ActionConditionedJEPA: proprioception needs the gru predictor, got \(config.predictor)")
     }
 
     public var checkpointModules: [String: Module] {
@@ -204,7 +225,32 @@ public final class ActionConditionedJEPA: WorldModel {
         noGrad { Self.normalized(rawLatents(frames, encoder: targetEncoder)) }
     }
 
-    /// Autoregressive prediction. `latents`: [B, K, N, D] (K ≥ 1 known frames); `actions`:
+    /// Proprioception [B, T, S] (S ≥ P raw state entries, e.g. the dataset's `states`) → the
+    /// state's proprio part [B, T, 1, P]: 2·s/scale − 1.
+    public func proprioState(_ raw: Tensor) -> Tensor {
+        let p = config.proprioDim
+        precondition(p > 0 && raw.rank == 3 && raw.shape[2] >= p,
+                     "proprioState: \(raw.shape) does not hold the model's \(p) proprioceptive entries per frame")
+        let scale = Tensor(config.proprioScale.map { 2 / $0 }, shape: [p])
+        return (raw.slice(axis: 2, 0..<p) * scale - 1).reshaped([raw.shape[0], raw.shape[1], 1, p])
+    }
+
+    /// The world-model state of frames: their latents [B, T, N, D], with proprioception [B, T, S]
+    /// appended when the model has it ([B, T, 1, D + P]); without, the latents themselves.
+    public func state(latents: Tensor, proprio: Tensor?) -> Tensor {
+        guard config.proprioDim > 0 else { return latents }
+        guard let proprio else { preconditionFailure("ActionConditionedJEPA.state: the model reads proprioception; none given") }
+        return concat([latents, proprioState(proprio)], axis: 3)
+    }
+
+    /// The visual latent [.., D] and the proprioceptive part [.., P] of states [.., D + P].
+    public func visualPart(_ state: Tensor) -> Tensor {
+        config.proprioDim == 0 ? state : state.slice(axis: 3, 0..<config.latentDim)
+    }
+    public func proprioPart(_ state: Tensor) -> Tensor { state.slice(axis: 3, config.latentDim..<config.stateDim) }
+
+    /// Autoregressive prediction. `latents`: [B, K, N, D] (K ≥ 1 known frames; with proprioception
+    /// the states [B, K, 1, D + P] of `state(latents:proprio:)`, and so are the predictions); `actions`:
     /// [B, K − 1 + H, A], the actions taken at every known frame but the last, then the H actions
     /// to roll out. Returns the predicted latents of the next H frames, [B, H, N, D]. The
     /// predictor reads at most its window of most recent frames.
@@ -228,32 +274,52 @@ public final class ActionConditionedJEPA: WorldModel {
     /// leads from frame t to t+1): teacher forcing (every frame t+1 predicted from the context
     /// latents of frames ≤ t), the rollout energy of frames 2…rollout_steps predicted from frame 0
     /// through the model's own predictions, inverse dynamics (MSE of the predicted actions), and the
-    /// variance/covariance/SIGReg terms on the context encoder's (normalised) latents.
-    public func loss(frames: Tensor, actions: Tensor, weights: JEPALossWeights, sigregSeed: UInt64 = 0) -> JEPALoss {
+    /// variance/covariance/SIGReg terms on the context encoder's (normalised) latents. With
+    /// proprioception, `proprio` [B, T, S] is each frame's proprioceptive state (the clip loader's
+    /// `states`); the predictor reads it with the latents, and the distance of its predicted
+    /// proprio part to the true one (teacher-forced and in the rollout) is added × `weights.proprio`.
+    public func loss(frames: Tensor, actions: Tensor, proprio: Tensor? = nil, weights: JEPALossWeights,
+                     sigregSeed: UInt64 = 0) -> JEPALoss {
         let (b, t) = (frames.shape[0], frames.shape[1])
         precondition(t >= 2 && actions.shape == [b, t, config.actionDim],
                      "ActionConditionedJEPA.loss: frames \(frames.shape) and actions \(actions.shape) do not match")
         let targets = encode(frames)
         let z = Self.normalized(rawLatents(frames, encoder: contextEncoder))
-        let inputs = z.slice(axis: 1, 0..<(t - 1))
+        precondition(config.proprioDim == 0 || proprio != nil, "ActionConditionedJEPA.loss: the model reads proprioception; none given")
+        let trueProprio = config.proprioDim > 0 ? proprio.map(proprioState) : nil
+        let states = trueProprio.map { concat([z, $0], axis: 3) } ?? z
+        /// The proprio part's distance of predicted states to the true states of frames `range`.
+        func proprioError(_ predicted: Tensor, _ range: Range<Int>) -> Tensor? {
+            trueProprio.map { energy(predicted: proprioPart(predicted), target: $0.slice(axis: 1, range), distance: config.distance) }
+        }
+        let inputs = states.slice(axis: 1, 0..<(t - 1))
         let teacherForced = predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)))
         let next = noGrad { targets.slice(axis: 1, 1..<t) }
-        let prediction = energy(predicted: teacherForced, target: next, distance: config.distance)
+        let prediction = energy(predicted: visualPart(teacherForced), target: next, distance: config.distance)
         var total = prediction * weights.prediction
         var parts = JEPALoss.Parts()
         parts.copyBaseline = noGrad {
             energy(predicted: targets.slice(axis: 1, 0..<(t - 1)), target: next, distance: config.distance).item
         }
+        if let value = proprioError(teacherForced, 1..<t), let trueProprio {
+            parts.proprio = value.item
+            parts.proprioCopyBaseline = energy(predicted: trueProprio.slice(axis: 1, 0..<(t - 1)),
+                                               target: trueProprio.slice(axis: 1, 1..<t), distance: config.distance).item
+            total = total + value * weights.proprio
+        }
         let r = min(config.rolloutSteps, t - 1)
         if weights.rollout > 0, r >= 2 {
             // Frame 1's prediction from frame 0 is the teacher-forced one (the predictor is causal).
             let first = teacherForced.slice(axis: 1, 0..<1)
-            let rolled = rollout(latents: concat([z.slice(axis: 1, 0..<1), first], axis: 1),
+            let rolled = rollout(latents: concat([states.slice(axis: 1, 0..<1), first], axis: 1),
                                  actions: actions.slice(axis: 1, 0..<r))
-            let value = energy(predicted: rolled, target: noGrad { targets.slice(axis: 1, 2..<(r + 1)) },
+            let value = energy(predicted: visualPart(rolled), target: noGrad { targets.slice(axis: 1, 2..<(r + 1)) },
                                distance: config.distance)
             parts.rollout = value.item
             total = total + value * weights.rollout
+            if let proprioValue = proprioError(rolled, 2..<(r + 1)) {
+                total = total + proprioValue * (weights.rollout * weights.proprio)
+            }
         }
         if weights.inverseDynamics > 0, let inverseDynamics {
             let pairs = concat([z.slice(axis: 1, 0..<(t - 1)), z.slice(axis: 1, 1..<t)], axis: 3)   // [B, T−1, N, 2D]

@@ -118,28 +118,49 @@ final class MaskCache {
 /// The compact predictor: a GRU step per frame on a pooled latent (N = 1, `ProjectedPoolEncoder`). The latent, projected,
 /// is the hidden state; the embedded action is the input; the new hidden state, projected back, is
 /// added to the latent. Markov in the latent, so it is cheap to roll out (planning).
+///
+/// With proprioception (`proprioDim` P > 0) the state is [latent ‖ proprio], [B, T, 1, D + P]: the
+/// proprio is embedded into the hidden state next to the latent (`proprio_embed`, so `in_proj`
+/// keeps its shape) and a second head predicts its change (`proprio_head`).
 public final class ActionGRUPredictor: Module, ActionPredictor {
     public let actionEmbed: Linear
     public let inProj: Linear
     public let cell: GRUCell
     public let outProj: Linear
+    /// None without proprioception (made after the other layers, so the random stream of a model
+    /// without it is unchanged).
+    public let proprioEmbed: Linear?
+    public let proprioHead: Linear?
+    let latentDim: Int, proprioDim: Int
 
     public var window: Int { 1 }
 
-    public init(latentDim: Int, actionDim: Int, hidden: Int, rng: inout RandomGenerator) {
+    public init(latentDim: Int, actionDim: Int, hidden: Int, proprioDim: Int = 0, rng: inout RandomGenerator) {
         actionEmbed = Linear(actionDim, hidden, rng: &rng)
         inProj = Linear(latentDim, hidden, rng: &rng)
         cell = GRUCell(hidden, hidden, rng: &rng)
         outProj = Linear(hidden, latentDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
         Init.scale(outProj.weight, by: 0)   // an untrained predictor predicts "nothing changes"
+        if proprioDim > 0 {
+            proprioEmbed = Linear(proprioDim, hidden, rng: &rng)
+            let head = Linear(hidden, proprioDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
+            Init.scale(head.weight, by: 0)
+            proprioHead = head
+        } else {
+            (proprioEmbed, proprioHead) = (nil, nil)
+        }
+        (self.latentDim, self.proprioDim) = (latentDim, proprioDim)
     }
 
     public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
         let (b, t) = (z.shape[0], z.shape[1])
-        precondition(z.rank == 4 && z.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
-                     "ActionGRUPredictor: latents \(z.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
-        let h = cell(actionEmbed(a).reshaped([b, t, 1, -1]), inProj(z))
-        return z + outProj(h)
+        precondition(z.rank == 4 && z.shape[2] == 1 && z.shape[3] == latentDim + proprioDim && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+                     "ActionGRUPredictor: states \(z.shape) (expected [B, T, 1, \(latentDim + proprioDim)]) and actions \(a.shape) do not match")
+        let action = actionEmbed(a).reshaped([b, t, 1, -1])
+        guard let proprioEmbed, let proprioHead else { return z + outProj(cell(action, inProj(z))) }
+        let visual = z.slice(axis: 3, 0..<latentDim), proprio = z.slice(axis: 3, latentDim..<(latentDim + proprioDim))
+        let h = cell(action, inProj(visual) + proprioEmbed(proprio))
+        return concat([visual + outProj(h), proprio + proprioHead(h)], axis: 3)
     }
 }
 

@@ -15,6 +15,8 @@ public struct TrainingRecord: Codable, Sendable {
     public var rollout: Float?, inverseDynamics: Float?, copyBaseline: Float?
     /// Video runs with V-JEPA 2.1 objectives: the dense (context-token) energy and each deep level's.
     public var dense: Float?, deep: [Float]?
+    /// With proprioception: the predicted proprio part's distance, and that of "it does not change".
+    public var proprio: Float?, proprioCopyBaseline: Float?
     public var learningRate: Float, momentum: Float
     public var targetStd: Float, targetMinStd: Float, deadFraction: Float
     public var effectiveRank: Double
@@ -93,6 +95,9 @@ public final class Trainer {
         if config.kind == .actionConditioned, loader.actionCount != config.actionModel.actionDim {
             throw TrainingError.mismatchedData("\(config.data.path): episodes carry \(loader.actionCount) action values per frame, model.action_dim is \(config.actionModel.actionDim)"
                 + (loader.actionCount == 0 ? " (a passive dataset: action-conditioned training needs an action-labelled world such as grasp)" : ""))
+        }
+        if loader.stateCount < config.actionModel.proprioDim {
+            throw TrainingError.mismatchedData("\(config.data.path): episodes carry \(loader.stateCount) state values per frame; model.proprio reads the first \(config.actionModel.proprioDim) (model.proprio_scale)")
         }
         learningRates = WarmupCosine(start: 0, peak: config.optim.lr, final: config.optim.minLr,
                                      warmupSteps: config.optim.warmupSteps, totalSteps: max(config.train.steps, config.optim.warmupSteps + 1))
@@ -209,7 +214,9 @@ public final class Trainer {
         } else if let action = model as? ActionConditionedJEPA, config.kind == .nextFrame {
             loss = action.loss(frames: frames, actions: Tensor.zeros([frames.shape[0], frames.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
         } else if let action = model as? ActionConditionedJEPA, let actions = batchActions {
-            loss = action.loss(frames: frames, actions: actions, weights: config.loss, sigregSeed: sigregSeed)
+            let states = communicator.size > 1 ? full.states.slice(axis: 0, rows) : full.states
+            loss = action.loss(frames: frames, actions: actions, proprio: action.config.proprio ? states : nil,
+                               weights: config.loss, sigregSeed: sigregSeed)
         } else {
             throw TrainingError.mismatchedData("\(config.data.path): the batch does not fit a \(config.kind.rawValue) model")
         }
@@ -238,6 +245,7 @@ public final class Trainer {
             covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
             inverseDynamics: r.loss.parts.inverseDynamics, copyBaseline: r.loss.parts.copyBaseline,
             dense: r.loss.parts.dense, deep: r.loss.parts.deep,
+            proprio: r.loss.parts.proprio, proprioCopyBaseline: r.loss.parts.proprioCopyBaseline,
             learningRate: r.learningRate, momentum: r.momentum,
             targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
             effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))

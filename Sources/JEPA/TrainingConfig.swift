@@ -231,7 +231,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check((0...1).contains(ema.start) && (0...1).contains(ema.end), key: "ema", "start and end must lie in [0, 1], got \(ema.start), \(ema.end)")
         for (key, w) in [("loss.prediction", loss.prediction), ("loss.variance", loss.variance),
                          ("loss.covariance", loss.covariance), ("loss.sigreg", loss.sigreg), ("loss.rollout", loss.rollout),
-                         ("loss.inverse_dynamics", loss.inverseDynamics), ("loss.dense", loss.dense)] + loss.deep.map { ("loss.deep", $0) } {
+                         ("loss.inverse_dynamics", loss.inverseDynamics), ("loss.dense", loss.dense), ("loss.proprio", loss.proprio)]
+                         + loss.deep.map { ("loss.deep", $0) } {
             try check(w >= 0 && w.isFinite, key: key, "must be a non-negative weight, got \(w)")
         }
         try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
@@ -303,6 +304,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         } else {
             try check(!m.convWidths.isEmpty && m.convWidths.allSatisfy { $0 >= 1 }, key: "model.conv_widths",
                       "must be a non-empty list of positive widths, got \(m.convWidths)")
+        }
+        if m.proprio {
+            try check(kind == .actionConditioned, key: "model.proprio", "needs actions and states (kind: action_conditioned); this config trains kind: \(kind.rawValue)")
+            try check(m.predictor == .gru, key: "model.proprio", "needs predictor: gru (the compact latent the proprioception is appended to), got \(m.predictor.rawValue)")
+            try check(!m.proprioScale.isEmpty && m.proprioScale.allSatisfy { $0 > 0 && $0.isFinite }, key: "model.proprio_scale",
+                      "must be a non-empty list of positive scales (one per proprioceptive state entry), got \(m.proprioScale)")
         }
         if m.predictor == .transformer {
             try check(m.predictorDim % m.predictorHeads == 0, key: "model.predictor_heads", "must divide model.predictor_dim (\(m.predictorDim))")

@@ -96,14 +96,17 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var denseWeighting = DenseWeighting.distance
     /// Video models with `model.deep_levels`: one weight per intermediate level.
     public var deep: [Float] = []
+    /// Action-conditioned models with `model.proprio`: the distance of the predicted
+    /// proprioception to the true one (teacher-forced; in the rollout × `rollout` too).
+    public var proprio: Float = 1
     enum CodingKeys: String, CodingKey {
         case prediction, variance, covariance, sigreg, rollout, inverseDynamics = "inverse_dynamics", dense,
-             denseWeighting = "dense_weighting", deep
+             denseWeighting = "dense_weighting", deep, proprio
     }
     public init(prediction: Float = 1, variance: Float = 0, covariance: Float = 0, sigreg: Float = 0,
-                rollout: Float = 0, inverseDynamics: Float = 0) {
+                rollout: Float = 0, inverseDynamics: Float = 0, proprio: Float = 1) {
         (self.prediction, self.variance, self.covariance, self.sigreg) = (prediction, variance, covariance, sigreg)
-        (self.rollout, self.inverseDynamics) = (rollout, inverseDynamics)
+        (self.rollout, self.inverseDynamics, self.proprio) = (rollout, inverseDynamics, proprio)
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()
@@ -116,6 +119,7 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
         dense = try c.decode(.dense, default: d.dense)
         denseWeighting = try c.decode(.denseWeighting, default: d.denseWeighting)
         deep = try c.decode(.deep, default: d.deep)
+        proprio = try c.decode(.proprio, default: d.proprio)
     }
 }
 
@@ -132,6 +136,9 @@ public struct JEPALoss {
         public var copyBaseline: Float?
         /// Video models: the dense (context-token) energy and the energy at each deep level.
         public var dense: Float?, deep: [Float]?
+        /// With proprioception: the teacher-forced distance of the predicted proprio part, and that
+        /// of "the proprioception does not change".
+        public var proprio: Float?, proprioCopyBaseline: Float?
     }
     public let total: Tensor
     public let prediction: Float

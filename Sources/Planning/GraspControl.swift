@@ -7,8 +7,10 @@ import Worlds
 /// episode; `actions` is asked again once the actions it returned have been executed.
 public protocol GraspPolicy {
     var name: String { get }
-    /// `goalFrames`: the frames to reach in order, the goal's own last (earlier ones are subgoals).
-    mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) throws
+    /// `goalFrames`: the frames to reach in order, the goal's own last (earlier ones are subgoals);
+    /// `goalStates`: the states they were rendered from (a model with proprioception takes the
+    /// gripper's part of them as the goal's proprioception, as DINO-WM does).
+    mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) throws
     /// The next actions to execute (at least one), from the live frame (and, for the baselines
     /// that may read it, the true state).
     mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]]
@@ -29,7 +31,7 @@ public struct ExpertPolicy: GraspPolicy {
     var goal: GraspGoal?
     public var name: String { "expert" }
     public init(config: GraspConfig) { expert = GraspExpert(config: config) }
-    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) { self.goal = goal }
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) { self.goal = goal }
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] {
         [goal.map { expert.action(state: state, goal: $0) } ?? [0, 0, 0]]
     }
@@ -41,18 +43,20 @@ public struct RandomActionPolicy: GraspPolicy {
     var policy: GraspRandomPolicy
     public var name: String { "random" }
     public init(config: GraspConfig, seed: UInt64) { policy = GraspRandomPolicy(config: config, rng: RandomGenerator(seed: seed)) }
-    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) {}
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) {}
     public mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [policy.action()] }
 }
 
 /// Model-predictive control in latent space: encode the live frames and the goal frame, plan a
-/// sequence with the world model, execute its first `executeSteps` actions, re-plan.
+/// sequence with the world model, execute its first `executeSteps` actions, re-plan. A model with
+/// proprioception also gets the live gripper state (the robot reads its own joints) and the goal
+/// state's.
 public struct PlannerPolicy: GraspPolicy {
     public let model: ActionConditionedJEPA
     public var planner: any Planner
     public let horizon: Int, executeSteps: Int
     public let weighting: LatentGoalCost.Weighting
-    public let actionPenalty: Float
+    public let actionPenalty: Float, proprioWeight: Float
     var rng: RandomGenerator
     /// Subgoals: the planner moves on to the next goal frame once the live frame's energy to the
     /// current one is below `subgoalThreshold`, or after `subgoalSteps` re-plans on it.
@@ -60,15 +64,15 @@ public struct PlannerPolicy: GraspPolicy {
     var goalLatents: [Tensor] = []
     public private(set) var stage = 0
     var stageReplans = 0
-    /// Recent frames (enough for the predictor's window and the encoder's frame stack) and the
-    /// actions taken between them.
-    var frames: [[Float]] = [], taken: [[Float]] = []
+    /// Recent frames (enough for the predictor's window and the encoder's frame stack), the true
+    /// states read with them (for the proprioception) and the actions taken between them.
+    var frames: [[Float]] = [], states: [[Float]] = [], taken: [[Float]] = []
     public private(set) var lastPlanCost: Float?
     public private(set) var lastObservedEnergy: Float?
     public var name: String { planner.name }
 
     public init(model: ActionConditionedJEPA, planner: any Planner, horizon: Int, executeSteps: Int,
-                weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0,
+                weighting: LatentGoalCost.Weighting = .last, actionPenalty: Float = 0, proprioWeight: Float = 1,
                 subgoalThreshold: Float = 0.05, subgoalSteps: Int = .max, seed: UInt64) {
         precondition((1...horizon).contains(executeSteps), "PlannerPolicy: executeSteps \(executeSteps) must lie in 1…horizon (\(horizon))")
         self.model = model
@@ -77,6 +81,7 @@ public struct PlannerPolicy: GraspPolicy {
         self.executeSteps = executeSteps
         self.weighting = weighting
         self.actionPenalty = actionPenalty
+        self.proprioWeight = proprioWeight
         self.subgoalThreshold = subgoalThreshold
         self.subgoalSteps = subgoalSteps
         rng = RandomGenerator(seed: seed)
@@ -89,14 +94,33 @@ public struct PlannerPolicy: GraspPolicy {
         return Tensor(images.flatMap { $0 }, shape: [1, images.count, c.channels, c.imageSize, c.imageSize])
     }
 
-    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) throws {
+    /// [1, T, S]: true states as the model's proprioceptive input.
+    func proprio(_ rows: [[Float]]) -> Tensor { Tensor(rows.flatMap { $0 }, shape: [1, rows.count, rows[0].count]) }
+
+    /// The energy between a state [1, 1, N, D(+P)] and the goal's: what the planner's cost counts per step.
+    func energyToGoal(_ live: Tensor, _ goal: Tensor) -> Float {
+        let d = model.config.distance
+        var e = energy(predicted: model.visualPart(live), target: model.visualPart(goal), distance: d).item
+        if model.config.proprioDim > 0 {
+            e += proprioWeight * energy(predicted: model.proprioPart(live), target: model.proprioPart(goal), distance: d).item
+        }
+        return e
+    }
+
+    public mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) throws {
         guard !goalFrames.isEmpty else { throw PlanningError("no goal frame") }
+        guard goalStates.count == goalFrames.count else {
+            throw PlanningError("\(goalFrames.count) goal frames but \(goalStates.count) goal states")
+        }
         for frame in goalFrames where frame.count != frameSize {
             throw PlanningError("the goal frame has \(frame.count) pixels; the model takes \(model.config.channels)×\(model.config.imageSize)×\(model.config.imageSize) = \(frameSize)")
         }
-        goalLatents = goalFrames.map { model.encode(tensor([$0.map { Float($0) / 255 }])) }
+        goalLatents = zip(goalFrames, goalStates).map { frame, state in
+            model.state(latents: model.encode(tensor([frame.map { Float($0) / 255 }])), proprio: proprio([state.vector]))
+        }
         (stage, stageReplans) = (0, 0)
         frames = []
+        states = []
         taken = []
         planner.reset()
     }
@@ -105,32 +129,34 @@ public struct PlannerPolicy: GraspPolicy {
         precondition(frame.count == frameSize, "PlannerPolicy: the frame has \(frame.count) pixels, the model takes \(frameSize)")
         precondition(!goalLatents.isEmpty, "PlannerPolicy: begin(goal:goalFrames:) was not called")
         frames.append(frame.map { Float($0) / 255 })
+        states.append(state.vector)
         let window = model.predictor.window
         let keep = window + model.config.frameStack - 1
         if frames.count > keep { frames.removeFirst(frames.count - keep) }
+        if states.count > keep { states.removeFirst(states.count - keep) }
         if taken.count > window - 1 { taken.removeFirst(taken.count - (window - 1)) }
-        let latents = model.encode(tensor(frames))
+        let latents = model.state(latents: model.encode(tensor(frames)), proprio: proprio(states))
         let k = min(window, frames.count, taken.count + 1)
         let context = latents.slice(axis: 1, (frames.count - k)..<frames.count)
         let live = latents.slice(axis: 1, (frames.count - 1)..<frames.count)
-        var observed = energy(predicted: live, target: goalLatents[stage], distance: model.config.distance).item
+        var observed = energyToGoal(live, goalLatents[stage])
         while stage + 1 < goalLatents.count && (observed < subgoalThreshold || stageReplans >= subgoalSteps) {
             (stage, stageReplans) = (stage + 1, 0)
             planner.reset()
-            observed = energy(predicted: live, target: goalLatents[stage], distance: model.config.distance).item
+            observed = energyToGoal(live, goalLatents[stage])
         }
         stageReplans += 1
         lastObservedEnergy = observed
         let goalLatent = goalLatents[stage]
         let past = Tensor(taken.suffix(k - 1).flatMap { $0 }, shape: [1, k - 1, model.config.actionDim])
         let cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
-                                  weighting: weighting, actionPenalty: actionPenalty)
+                                  weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight)
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)
         lastPlanCost = plan.cost
         let chosen = (0..<executeSteps).map { plan.action(at: $0) }
         // Frames between the executed actions are not seen; the context restarts from the next frame.
-        if executeSteps == 1 { taken.append(chosen[0]) } else { (frames, taken) = ([], []) }
+        if executeSteps == 1 { taken.append(chosen[0]) } else { (frames, states, taken) = ([], [], []) }
         return chosen
     }
 }
@@ -180,8 +206,9 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
     let goal = GraspGoal.sample(task: task, state: simulator.state, config: config, rng: &rng)
     let renderer = GraspRenderer(config: config)
     var goalFrame = [UInt8](repeating: 0, count: config.width * config.height)
-    renderer.render(state: goal.goalState(from: simulator.state, config: config), into: &goalFrame)
-    var subgoalFrames: [[UInt8]] = []
+    let goalState = goal.goalState(from: simulator.state, config: config)
+    renderer.render(state: goalState, into: &goalFrame)
+    var subgoalFrames: [[UInt8]] = [], subgoalStates: [GraspState] = []
     if subgoals > 0 {
         var demo = simulator.state
         var states = [demo]
@@ -190,13 +217,14 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
             GraspSimulator.step(&demo, action: expert.action(state: demo, goal: goal), config: config)
             states.append(demo)
         }
-        subgoalFrames = (1...subgoals).map { i in
+        subgoalStates = (1...subgoals).map { i in states[(states.count - 1) * i / (subgoals + 1)] }
+        subgoalFrames = subgoalStates.map { state in
             var frame = [UInt8](repeating: 0, count: config.width * config.height)
-            renderer.render(state: states[(states.count - 1) * i / (subgoals + 1)], into: &frame)
+            renderer.render(state: state, into: &frame)
             return frame
         }
     }
-    try policy.begin(goal: goal, goalFrames: subgoalFrames + [goalFrame])
+    try policy.begin(goal: goal, goalFrames: subgoalFrames + [goalFrame], goalStates: subgoalStates + [goalState])
     var frame = [UInt8](repeating: 0, count: config.width * config.height)
     simulator.render(into: &frame)
     var result = GraspEpisodeResult(seed: seed, success: goal.isSuccess(simulator.state), steps: 0, planCosts: [], observedEnergies: [], planSeconds: [],

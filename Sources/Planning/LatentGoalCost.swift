@@ -3,7 +3,10 @@ import Tensors
 
 /// The energy between the world model's predicted latents and the goal's latent, for candidate
 /// action sequences rolled out from the current context: at the last step, or a weighted sum over
-/// the horizon; plus an optional penalty on the actions' magnitude.
+/// the horizon; plus an optional penalty on the actions' magnitude. For a model with
+/// proprioception, context, goal and predictions are states [latent ‖ proprio] and a step's energy
+/// is the latents' distance + `proprioWeight` × the proprio parts' distance (DINO-WM; 0 leaves the
+/// proprioception only as the predictor's input, as in V-JEPA 2-AC).
 public struct LatentGoalCost: TrajectoryCost {
     public enum Weighting: Sendable, Equatable {
         /// The energy of the last predicted step only.
@@ -15,7 +18,7 @@ public struct LatentGoalCost: TrajectoryCost {
     }
 
     public let model: ActionConditionedJEPA
-    /// [1, K, N, D]: the latents of the last K ≤ window frames, the newest last.
+    /// [1, K, N, D]: the latents (states, with proprioception) of the last K ≤ window frames, the newest last.
     public let context: Tensor
     /// [1, K − 1, A]: the actions taken between the context frames.
     public let pastActions: Tensor
@@ -25,11 +28,13 @@ public struct LatentGoalCost: TrajectoryCost {
     public let weighting: Weighting
     /// Added: penalty · mean of the squared actions of a candidate.
     public let actionPenalty: Float
+    /// Weight of the proprio part's distance (models with proprioception).
+    public let proprioWeight: Float
 
     public var actionDim: Int { model.config.actionDim }
 
     public init(model: ActionConditionedJEPA, context: Tensor, pastActions: Tensor? = nil, goal: Tensor, horizon: Int,
-                weighting: Weighting = .last, actionPenalty: Float = 0) {
+                weighting: Weighting = .last, actionPenalty: Float = 0, proprioWeight: Float = 1) {
         let k = context.shape[1], a = model.config.actionDim
         precondition(context.rank == 4 && context.shape[0] == 1 && goal.shape == [1, 1] + Array(context.shape[2...]),
                      "LatentGoalCost: context \(context.shape) and goal \(goal.shape) must be [1, K, N, D] and [1, 1, N, D]")
@@ -43,6 +48,7 @@ public struct LatentGoalCost: TrajectoryCost {
         self.horizon = horizon
         self.weighting = weighting
         self.actionPenalty = actionPenalty
+        self.proprioWeight = proprioWeight
     }
 
     public func costs(_ actions: Tensor) -> Tensor {
@@ -51,9 +57,11 @@ public struct LatentGoalCost: TrajectoryCost {
         let k = context.shape[1]
         let latents = context.expanded(to: [s] + Array(context.shape.dropFirst()))
         let all = k > 1 ? concat([pastActions.expanded(to: [s, k - 1, actionDim]), actions], axis: 1) : actions
-        let predicted = model.rollout(latents: latents, actions: all)                         // [S, H, N, D]
+        let predicted = model.rollout(latents: latents, actions: all)                         // [S, H, N, D(+P)]
         let diff = predicted - goal
-        let perStep = (model.config.distance == .l1 ? diff.abs() : diff.squared()).mean(axes: [2, 3])   // [S, H]
+        let distances = model.config.distance == .l1 ? diff.abs() : diff.squared()
+        var perStep = model.visualPart(distances).mean(axes: [2, 3])                          // [S, H]
+        if model.config.proprioDim > 0 { perStep = perStep + model.proprioPart(distances).mean(axes: [2, 3]) * proprioWeight }
         var total: Tensor
         switch weighting {
         case .last: total = perStep.slice(axis: 1, (horizon - 1)..<horizon).reshaped([s])

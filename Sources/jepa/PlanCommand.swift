@@ -20,7 +20,9 @@ struct PlanCommand: ParsableCommand {
             + "from a random state with a random goal of --task; the goal frame is rendered from a state that satisfies "
             + "the goal. The planner minimises the energy between the predicted latent and the goal frame's latent "
             + "(--cost sum: averaged over the horizon's steps; last: at its end), executes --execute actions and re-plans, "
-            + "until the goal holds on the true state or --max-steps actions. The world's settings are those of the "
+            + "until the goal holds on the true state or --max-steps actions. A model with proprioception (model.proprio) "
+            + "also reads the live gripper state, and its cost adds --proprio-weight × the distance to the goal state's. "
+            + "The world's settings are those of the "
             + "training data when its file is present. Writes plan_report.json, plan_report.md and --gifs GIFs "
             + "(live frame | goal frame | per re-plan: the plan's predicted energy in red, the live frame's energy to the goal in blue).")
 
@@ -56,6 +58,9 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "Penalty on the mean squared action.")
     var actionPenalty: Float = 0
+
+    @Option(help: "Models with proprioception (model.proprio): weight of the distance between the predicted and the goal state's gripper x, y and opening in the cost, next to the latents' energy (0: proprioception only as the predictor's input). Default 1.")
+    var proprioWeight: Float?
 
     @Option(help: "Subgoal frames before the goal, from a demonstration by the scripted expert (0 = the goal only).")
     var subgoals = 0
@@ -107,8 +112,8 @@ struct PlanCommand: ParsableCommand {
         guard samples >= 2, (1...samples).contains(elites), iterations >= 1, cemIterations >= 0 else {
             throw ValidationError("--samples must be at least 2, --elites in 1…samples, --iterations at least 1, --cem-iterations at least 0")
         }
-        guard std > 0, temperature > 0, learningRate > 0, actionPenalty >= 0 else {
-            throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty non-negative")
+        guard std > 0, temperature > 0, learningRate > 0, actionPenalty >= 0, (proprioWeight ?? 0) >= 0 else {
+            throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty and --proprio-weight non-negative")
         }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
         guard subgoals >= 0, subgoalThreshold >= 0, (subgoalSteps ?? 1) >= 1 else {
@@ -154,6 +159,9 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("\(checkpoint): the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize) frames and \(c.actionDim) actions; "
                                   + "the grasp world renders 1×\(world.config.height)×\(world.config.width) frames and takes \(world.actionNames.count)")
         }
+        if proprioWeight != nil && c.proprioDim == 0 {
+            throw ValidationError("--proprio-weight: \(checkpoint) holds a model without proprioception (model.proprio is false)")
+        }
         let outDirectory = out ?? defaultOutDirectory()
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         let seeds = (0..<episodes).map { GraspWorld.episodeSeed(seed: seed, index: $0) }
@@ -163,7 +171,8 @@ struct PlanCommand: ParsableCommand {
         var results: [PlanReport.PolicyResult] = []
         let stageBudget = subgoalSteps ?? max(1, limit / (subgoals + 1) / execute)
         var agent = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
-                                  weighting: weighting, actionPenalty: actionPenalty, subgoalThreshold: subgoalThreshold,
+                                  weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight ?? 1,
+                                  subgoalThreshold: subgoalThreshold,
                                   subgoalSteps: stageBudget, seed: seed)
         say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
         let planned = try run(policy: &agent, name: planner.rawValue, seeds: seeds, world: world.config, directory: outDirectory)
@@ -176,6 +185,7 @@ struct PlanCommand: ParsableCommand {
         }
         var settings = ["planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
+        if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? 1)" }
         if subgoals > 0 {
             (settings["subgoals"], settings["subgoal_threshold"]) = ("\(subgoals)", "\(subgoalThreshold)")
             settings["subgoal_steps"] = "\(stageBudget)"
@@ -281,11 +291,11 @@ struct PlanCommand: ParsableCommand {
         start.gripperX = min(c.gripperXMax, target.gripperX + offset)
         let shift = start.gripperX - target.gripperX
         let amounts = Array(stride(from: Float(-1), through: 1, by: 0.05))
-        let startLatent = latents([start])
+        let startLatent = model.state(latents: latents([start]), proprio: Tensor(start.vector, shape: [1, 1, start.vector.count]))
         let actions = Tensor(amounts.flatMap { a in (0..<horizon).flatMap { _ in [a, 0, 0] } }, shape: [amounts.count, horizon, 3])
         let predicted = noGrad { () -> [Double] in
             let rolled = model.rollout(latents: startLatent.expanded(to: [amounts.count] + Array(startLatent.shape.dropFirst())), actions: actions)
-            let last = rolled.slice(axis: 1, (horizon - 1)..<horizon)
+            let last = model.visualPart(rolled.slice(axis: 1, (horizon - 1)..<horizon))
             return energyPerClip(predicted: last, target: goalLatent.expanded(to: last.shape), distance: model.config.distance).scalars.map(Double.init)
         }
         let reached = amounts.map { a -> GraspState in

@@ -18,7 +18,7 @@ private func loadError(_ yaml: String, file: String, _ overrides: [String] = [])
         let embedded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>")
         #expect(embedded.name == "balls-small" && embedded.model.encoderDim == 96 && embedded.mask.maskedSpatialFraction == 0.5)
         for name in ["balls-vjepa.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml", "balls-next-frame-p8.yaml", "balls-next-frame-tf.yaml",
-                     "balls-next-frame-stack2.yaml", "grasp-ac-gru-d16.yaml", "grasp-ac-gru-p8-d16.yaml"] {
+                     "balls-next-frame-stack2.yaml", "grasp-ac-gru-d16.yaml", "grasp-ac-gru-p8-d16.yaml", "grasp-ac-gru-p8-d16-proprio.yaml"] {
             let path = repository.appendingPathComponent("experiments/\(name)").path
             _ = try ConfigLoader.loadFile(TrainingConfig.self, path: path)
         }

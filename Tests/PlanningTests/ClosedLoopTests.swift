@@ -128,7 +128,8 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
         var policy = PlannerPolicy(model: model, planner: CEMPlanner(), horizon: 2, executeSteps: 1, seed: 1)
         let goal = GraspGoal(task: .reach, tolerance: 1, floorY: 15)
         do {
-            try policy.begin(goal: goal, goalFrames: [[UInt8](repeating: 0, count: 64 * 64)])
+            try policy.begin(goal: goal, goalFrames: [[UInt8](repeating: 0, count: 64 * 64)],
+                             goalStates: [GraspState(gripperX: 8, gripperY: 8, opening: 4, objects: [])])
             Issue.record("a 64×64 goal frame was accepted by a 16×16 model")
         } catch let error as PlanningError {
             #expect(error.description.contains("4096 pixels") && error.description.contains("1×16×16"))
@@ -141,14 +142,21 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
     @Test func subgoalsComeFromTheDemonstrationInOrder() throws {
         struct Spy: GraspPolicy {
             var name: String { "spy" }
-            var received: [[UInt8]] = []
-            mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]]) { received = goalFrames }
+            var received: [[UInt8]] = [], states: [GraspState] = []
+            mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) { (received, states) = (goalFrames, goalStates) }
             mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [[0, 0, 0]] }
         }
         var spy = Spy()
         let result = try runGraspEpisode(config: GraspConfig(), task: .lift, seed: 4, maxSteps: 2, subgoals: 3, policy: &spy)
         #expect(spy.received.count == 4 && result.subgoalFrames.count == 3)
         #expect(spy.received.last == result.goalFrame && spy.received[0] != result.goalFrame)
+        // The goal states are those the frames were rendered from (the goal's: held, closed fingers).
+        #expect(spy.states.count == 4 && spy.states.last!.objects.contains(where: \.held))
+        var rendered = [UInt8](repeating: 0, count: 64 * 64)
+        for (frame, state) in zip(spy.received, spy.states) {
+            GraspRenderer(config: GraspConfig()).render(state: state, into: &rendered)
+            #expect(rendered == frame)
+        }
 
         let model = try tinyModel(.gru)
         var world = GraspConfig()
@@ -164,5 +172,76 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
                                   subgoalThreshold: 0, subgoalSteps: 1, seed: 1)
         _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 2, subgoals: 2, policy: &paced)
         #expect(paced.stage == 1)
+    }
+}
+
+/// The tiny model with proprioception (scales of the 16×16 test world).
+private func tinyProprioModel() throws -> ActionConditionedJEPA {
+    var c = ActionJEPAConfig()
+    (c.frames, c.imageSize, c.patch, c.predictor) = (4, 16, 4, .gru)
+    (c.encoderDim, c.encoderDepth, c.encoderHeads, c.pooledDim, c.gruHidden, c.inverseDynamicsHidden) = (16, 1, 2, 8, 12, 8)
+    (c.distance, c.proprio, c.proprioScale) = (.l2, true, [16, 16, 6])
+    var rng = RandomGenerator(seed: 3)
+    let model = try ActionConditionedJEPA(config: c, rng: &rng)
+    for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
+        p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng))
+    }
+    return model
+}
+
+@Suite struct ProprioPlanningTests {
+    /// With proprioception a step's cost is the latents' energy + w × the proprio parts' distance
+    /// (checked against the rollout by hand), batched costs equal single ones, and the gradient
+    /// through the state rollout matches finite differences.
+    @Test func proprioCostAddsTheWeightedProprioDistance() throws {
+        let model = try tinyProprioModel()
+        var rng = RandomGenerator(seed: 11)
+        let z = model.encode(Tensor.uniform([1, 2, 1, 16, 16], low: 0, high: 1, using: &rng))
+        let states = model.state(latents: z, proprio: Tensor([4, 5, 6, 0, 12, 9, 2, 0], shape: [1, 2, 4]))
+        let (context, goal) = (states.slice(axis: 1, 0..<1), states.slice(axis: 1, 1..<2))
+        let candidates = Tensor.uniform([4, 3, 3], low: -1, high: 1, using: &rng)
+        let predicted = noGrad { model.rollout(latents: context.expanded(to: [4, 1, 1, 11]), actions: candidates) }
+        for w: Float in [0, 2] {
+            let cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 3, weighting: .uniform(3), proprioWeight: w)
+            let batched = noGrad { cost.costs(candidates) }.scalars
+            for i in 0..<4 {
+                var expected: Float = 0
+                for k in 0..<3 {
+                    let step = predicted.slice(axis: 0, i..<(i + 1)).slice(axis: 1, k..<(k + 1))
+                    expected += (energy(predicted: model.visualPart(step), target: model.visualPart(goal), distance: .l2).item
+                                 + w * energy(predicted: model.proprioPart(step), target: model.proprioPart(goal), distance: .l2).item) / 3
+                }
+                #expect(abs(batched[i] - expected) <= 1e-5 * max(1, expected))
+                let one = noGrad { cost.costs(candidates.slice(axis: 0, i..<(i + 1))) }.item
+                #expect(abs(one - batched[i]) <= 1e-5 * max(1, one))
+            }
+        }
+        let cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 3, weighting: .uniform(3), proprioWeight: 2)
+        let actions = Tensor.uniform([2, 3, 3], low: -0.8, high: 0.8, using: &rng, requiresGrad: true)
+        let bad = GradientCheck.mismatches([actions]) { cost.costs($0[0]) }
+        #expect(bad.isEmpty, "\(bad.prefix(5))")
+    }
+
+    /// A closed-loop episode with a tiny proprio model runs end to end, with the proprio weight on
+    /// and off, and with subgoals (whose states carry their own proprioception).
+    @Test func proprioClosedLoopSmoke() throws {
+        let model = try tinyProprioModel()
+        var world = GraspConfig()
+        (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
+        (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
+        try world.validate()
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (16, 4, 2)
+        var costs: [[Float]] = []
+        for (w, subgoals) in [(Float(1), 0), (0, 0), (1, 2)] {
+            var policy = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 3, executeSteps: 1,
+                                       proprioWeight: w, subgoalSteps: 2, seed: 1)
+            let result = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 6, subgoals: subgoals, policy: &policy)
+            #expect(result.steps == 6 && result.planCosts.count == 6 && result.planCosts.allSatisfy { $0.isFinite })
+            #expect(result.observedEnergies.allSatisfy { $0.isFinite && $0 >= 0 })
+            if subgoals > 0 { #expect(policy.stage == 2) }
+            costs.append(result.observedEnergies)
+        }
+        #expect(costs[0] != costs[1])   // the proprio distance counts
     }
 }
