@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5", "Checksums"]),
         .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config", "Checksums", "Distributed"], swiftSettings: kernelSettings),
         .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
-        .target(name: "Agent", dependencies: ["NN", "Tensors", "Planning"]),
+        .target(name: "Agent", dependencies: ["NN", "Tensors", "Planning", "JEPA", "Worlds"]),
         .target(name: "Sweeps", dependencies: ["Config", "Tensors", "Imaging"]),
         .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
@@ -64,7 +64,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
         .testTarget(name: "DistributedTests", dependencies: ["jepa", "Checkpoints"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Planning", "Checkpoints", "NN", "Tensors"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Planning", "JEPA", "Worlds", "Checkpoints", "NN", "Tensors"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "Config", "JEPA"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "JEPA", "NN", "Tensors", "Worlds"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "JEPA", "Config", "Tensors", "Worlds", "HDF5"]),

@@ -67,6 +67,8 @@ public struct PlannerPolicy: GraspPolicy {
     /// Recent frames (enough for the predictor's window and the encoder's frame stack), the true
     /// states read with them (for the proprioception) and the actions taken between them.
     var frames: [[Float]] = [], states: [[Float]] = [], taken: [[Float]] = []
+    /// Passed on to every `LatentGoalCost` (a critic's cost-to-go as a terminal value).
+    public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
     public private(set) var lastPlanCost: Float?
     public private(set) var lastObservedEnergy: Float?
     public var name: String { planner.name }
@@ -149,8 +151,9 @@ public struct PlannerPolicy: GraspPolicy {
         lastObservedEnergy = observed
         let goalLatent = goalLatents[stage]
         let past = Tensor(taken.suffix(k - 1).flatMap { $0 }, shape: [1, k - 1, model.config.actionDim])
-        let cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
+        var cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight)
+        cost.terminalValue = terminalValue
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)
         lastPlanCost = plan.cost

@@ -30,6 +30,10 @@ public struct LatentGoalCost: TrajectoryCost {
     public let actionPenalty: Float
     /// Weight of the proprio part's distance (models with proprioception).
     public let proprioWeight: Float
+    /// A value of the last predicted state (e.g. a learned critic's cost-to-go), added to every
+    /// candidate's cost, so that a short horizon still sees past its end: (last states
+    /// [S, N, D(+P)], goal [1, N, D(+P)]) → [S]. Nil: none.
+    public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
 
     public var actionDim: Int { model.config.actionDim }
 
@@ -68,6 +72,10 @@ public struct LatentGoalCost: TrajectoryCost {
         case let .steps(w): total = (perStep * Tensor(w, shape: [1, horizon])).sum(axes: [1])
         }
         if actionPenalty > 0 { total = total + actions.squared().mean(axes: [1, 2]) * actionPenalty }
+        if let terminalValue {
+            let last = predicted.slice(axis: 1, (horizon - 1)..<horizon)
+            total = total + terminalValue(last.reshaped([s] + Array(last.shape.dropFirst(2))), goal.reshaped(Array(goal.shape.dropFirst())))
+        }
         return total
     }
 }

@@ -1,4 +1,6 @@
 import Agent
+import JEPA
+import Worlds
 import Checkpoints
 import Foundation
 import NN
@@ -83,5 +85,72 @@ struct OneStepWorld: TrajectoryCost {
         try CheckpointIO.restore(path, into: ["actor": actor2, "critic": critic2], optimizer: nil)
         #expect(actor2.net.fc2.weight.scalars == actor.net.fc2.weight.scalars)
         #expect(critic2.net.fc1.bias!.scalars == critic.net.fc1.bias!.scalars)
+    }
+}
+
+/// The agent in the (tiny) grasp world: recording planner episodes, the actor as a policy, the critic as a terminal value.
+@Suite struct AgentGraspTests {
+    static func model() throws -> ActionConditionedJEPA {
+        var c = ActionJEPAConfig()
+        (c.frames, c.imageSize, c.patch, c.predictor) = (4, 16, 4, .gru)
+        (c.encoderDim, c.encoderDepth, c.encoderHeads, c.pooledDim, c.gruHidden, c.inverseDynamicsHidden) = (16, 1, 2, 8, 12, 8)
+        (c.distance, c.proprio, c.proprioScale) = (.l2, true, [16, 16, 6])
+        var rng = RandomGenerator(seed: 3)
+        let model = try ActionConditionedJEPA(config: c, rng: &rng)
+        for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
+            p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng))
+        }
+        return model
+    }
+
+    static var world: GraspConfig {
+        var world = GraspConfig()
+        (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
+        (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
+        return world
+    }
+
+    @Test func plannerEpisodesBecomeExamplesTheActorRunsOn() throws {
+        let model = try Self.model()
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (16, 4, 2)
+        var recorder = RecordingPolicy(PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 3, executeSteps: 1, seed: 1),
+                                       model: model)
+        let episode = try runGraspEpisode(config: Self.world, task: .lift, seed: 5, maxSteps: 5, policy: &recorder)
+        #expect(episode.steps == 5 && !episode.success)
+        let width = model.config.stateDim
+        var examples = AgentExamples(latentDim: width, actionDim: 3)
+        recorder.finish(into: &examples, horizon: 2)
+        try #require(examples.count == 5)
+        #expect(examples.actions.allSatisfy { abs($0) <= 1 })
+        #expect(examples.costToGo[4] == 0 && examples.costToGo[0] > 0)   // the last decision has no future
+
+        var rng = RandomGenerator(seed: 4)
+        let actor = Actor(latentDim: width, actionDim: 3, hidden: 16, rng: &rng)
+        var settings = AgentTraining.Settings()
+        settings.steps = 20
+        AgentTraining.fit(actor, on: examples, settings: settings)
+        var policy = ActorPolicy(model: model, actor: actor)
+        let result = try runGraspEpisode(config: Self.world, task: .lift, seed: 6, maxSteps: 4, policy: &policy)
+        #expect(result.steps == 4 && result.planCosts.isEmpty)
+    }
+
+    @Test func theCriticIsAddedAsATerminalValue() throws {
+        let model = try Self.model()
+        var rng = RandomGenerator(seed: 5)
+        let frames = Tensor.uniform([1, 2, 1, 16, 16], using: &rng)
+        let proprio = Tensor.uniform([1, 2, 3], low: 0, high: 6, using: &rng)
+        let states = model.state(latents: model.encode(frames), proprio: proprio)
+        let context = states.slice(axis: 1, 0..<1), goal = states.slice(axis: 1, 1..<2)
+        var cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 2)
+        let actions = Tensor.uniform([4, 2, 3], low: -1, high: 1, using: &rng)
+        let plain = noGrad { cost.costs(actions) }.scalars
+        let critic = Critic(latentDim: model.config.stateDim, hidden: 8, rng: &rng)
+        cost.terminalValue = criticTerminalValue(critic, weight: 2)
+        let withCritic = noGrad { cost.costs(actions) }.scalars
+        let predicted = noGrad { model.rollout(latents: context.expanded(to: [4, 1, 1, model.config.stateDim]), actions: actions) }
+        let last = predicted.slice(axis: 1, 1..<2).reshaped([4, model.config.stateDim])
+        let values = noGrad { critic(latent: last, goal: goal.reshaped([1, model.config.stateDim]).expanded(to: [4, model.config.stateDim])) }.scalars
+        for i in 0..<4 { #expect(abs(withCritic[i] - plain[i] - 2 * values[i]) < 1e-5) }
     }
 }
