@@ -232,7 +232,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         for (key, w) in [("loss.prediction", loss.prediction), ("loss.variance", loss.variance),
                          ("loss.covariance", loss.covariance), ("loss.sigreg", loss.sigreg), ("loss.rollout", loss.rollout),
                          ("loss.inverse_dynamics", loss.inverseDynamics), ("loss.dense", loss.dense), ("loss.proprio", loss.proprio)]
-                         + loss.deep.map { ("loss.deep", $0) } {
+                         + loss.deep.map({ ("loss.deep", $0) }) {
             try check(w >= 0 && w.isFinite, key: key, "must be a non-negative weight, got \(w)")
         }
         try check(train.steps >= 1, key: "train.steps", "must be at least 1, got \(train.steps)")
