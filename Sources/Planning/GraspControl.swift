@@ -201,9 +201,11 @@ public struct GraspEpisodeResult: Sendable {
 /// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions. With
 /// `subgoals` k > 0 the policy also gets k subgoal frames, V-JEPA 2-AC style: states of a
 /// demonstration (the noise-free scripted expert run from the same initial state) at 1/(k+1),
-/// 2/(k+1), … of its length.
+/// 2/(k+1), … of its length; or, with `phaseSubgoals`, the demonstration's states where its phase
+/// changes (`phaseKeyframes`), whatever k.
 public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int, subgoals: Int = 0,
-                            policy: inout some GraspPolicy, recordFrames: Bool = false) throws -> GraspEpisodeResult {
+                            phaseSubgoals: Bool = false, policy: inout some GraspPolicy,
+                            recordFrames: Bool = false) throws -> GraspEpisodeResult {
     var rng = RandomGenerator(seed: seed)
     var simulator = GraspSimulator(config: config, state: GraspSimulator.randomState(config: config, rng: &rng))
     let goal = GraspGoal.sample(task: task, state: simulator.state, config: config, rng: &rng)
@@ -212,15 +214,17 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
     let goalState = goal.goalState(from: simulator.state, config: config)
     renderer.render(state: goalState, into: &goalFrame)
     var subgoalFrames: [[UInt8]] = [], subgoalStates: [GraspState] = []
-    if subgoals > 0 {
+    if subgoals > 0 || phaseSubgoals {
         var demo = simulator.state
-        var states = [demo]
+        var states = [demo], actions: [[Float]] = []
         let expert = GraspExpert(config: config)
         while !goal.isSuccess(demo) && states.count <= maxSteps {
-            GraspSimulator.step(&demo, action: expert.action(state: demo, goal: goal), config: config)
+            actions.append(expert.action(state: demo, goal: goal))
+            GraspSimulator.step(&demo, action: actions[actions.count - 1], config: config)
             states.append(demo)
         }
-        subgoalStates = (1...subgoals).map { i in states[(states.count - 1) * i / (subgoals + 1)] }
+        subgoalStates = phaseSubgoals ? phaseKeyframes(states: states, actions: actions, goal: goal).map { states[$0] }
+            : (1...subgoals).map { i in states[(states.count - 1) * i / (subgoals + 1)] }
         subgoalFrames = subgoalStates.map { state in
             var frame = [UInt8](repeating: 0, count: config.width * config.height)
             renderer.render(state: state, into: &frame)
@@ -250,6 +254,30 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
         }
     }
     return result
+}
+
+/// Where a demonstration of lift or place changes phase, as indices into `states` (in order):
+/// the fingers are around the object and start to close; the object is held; (place) it is carried
+/// over the target; (place) it rests on the floor and the fingers start to open. Subgoals taken there
+/// ask for one thing each (evenly spaced ones can fall mid-phase, e.g. on a carry with the fingers
+/// already shut, EXPERIMENTS §5.3). `actions[t]` is the action taken in `states[t]`.
+public func phaseKeyframes(states: [GraspState], actions: [[Float]], goal: GraspGoal) -> [Int] {
+    guard goal.task != .reach else { return [] }
+    func held(_ t: Int) -> GraspObject? {
+        goal.objectIndex < states[t].objects.count && states[t].objects[goal.objectIndex].held ? states[t].objects[goal.objectIndex] : nil
+    }
+    let steps = actions.indices
+    var keys: [Int?] = [
+        steps.first { held($0) == nil && actions[$0] == [0, 0, 1] },
+        states.indices.first { held($0) != nil },
+    ]
+    if goal.task == .place {
+        keys.append(states.indices.first { t in held(t).map { abs($0.x - goal.targetX) <= 0.5 } ?? false })
+        keys.append(steps.first { held($0) != nil && actions[$0] == [0, 0, -1] })
+    }
+    var out: [Int] = []
+    for case let k? in keys where k > (out.last ?? 0) { out.append(k) }
+    return out
 }
 
 /// The Wilson score interval for a success rate (95 % for z = 1.96): sensible at 0 % and 100 %,

@@ -67,6 +67,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Subgoal frames before the goal, from a demonstration by the scripted expert (0 = the goal only).")
     var subgoals = 0
 
+    @Flag(help: "Take the subgoals where the demonstration changes phase (fingers around the object, held, over the target, set down) instead of evenly in time; --subgoals is then ignored.")
+    var phaseSubgoals = false
+
     @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")
     var subgoalThreshold: Float = 0.05
 
@@ -171,7 +174,8 @@ struct PlanCommand: ParsableCommand {
 
         if landscape { try writeLandscape(model: model, world: world.config, seed: seeds[0], to: outDirectory + "/landscape.png") }
         var results: [PlanReport.PolicyResult] = []
-        let stageBudget = subgoalSteps ?? max(1, limit / (subgoals + 1) / execute)
+        let goalCount = phaseSubgoals ? (task == .place ? 5 : task == .lift ? 3 : 1) : subgoals + 1
+        let stageBudget = subgoalSteps ?? max(1, limit / goalCount / execute)
         var agent = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight ?? Self.defaultProprioWeight,
                                   subgoalThreshold: subgoalThreshold,
@@ -188,8 +192,8 @@ struct PlanCommand: ParsableCommand {
         var settings = ["planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
-        if subgoals > 0 {
-            (settings["subgoals"], settings["subgoal_threshold"]) = ("\(subgoals)", "\(subgoalThreshold)")
+        if subgoals > 0 || phaseSubgoals {
+            (settings["subgoals"], settings["subgoal_threshold"]) = (phaseSubgoals ? "phases" : "\(subgoals)", "\(subgoalThreshold)")
             settings["subgoal_steps"] = "\(stageBudget)"
         }
         switch planner {
@@ -212,7 +216,7 @@ struct PlanCommand: ParsableCommand {
         var planSeconds: [Double] = []
         for (i, s) in seeds.enumerated() {
             let record = directory != nil && i < gifs
-            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoals, policy: &policy,
+            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoals, phaseSubgoals: phaseSubgoals, policy: &policy,
                                              recordFrames: record)
             outcomes.append(result)
             planSeconds += result.planSeconds

@@ -245,3 +245,37 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
         #expect(costs[0] != costs[1])   // the proprio distance counts
     }
 }
+
+@Suite struct PhaseSubgoalTests {
+    /// The expert's demonstration of place, cut where its phase changes: around the object (not yet
+    /// held), held, over the target, set down; lift stops after "held".
+    @Test func keyframesMarkThePhasesOfTheDemonstration() throws {
+        let config = GraspConfig()
+        for (task, count) in [(GraspTask.place, 4), (.lift, 2), (.reach, 0)] {
+            var rng = RandomGenerator(seed: 21)
+            var state = GraspSimulator.randomState(config: config, rng: &rng)
+            let goal = GraspGoal.sample(task: task, state: state, config: config, rng: &rng)
+            let expert = GraspExpert(config: config)
+            var states = [state], actions: [[Float]] = []
+            while !goal.isSuccess(state) && states.count < 300 {
+                actions.append(expert.action(state: state, goal: goal))
+                GraspSimulator.step(&state, action: actions[actions.count - 1], config: config)
+                states.append(state)
+            }
+            #expect(goal.isSuccess(state))
+            let keys = phaseKeyframes(states: states, actions: actions, goal: goal)
+            #expect(keys.count == count, "\(task): \(keys)")
+            #expect(zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 })
+            guard count > 0 else { continue }
+            let object = { (t: Int) in states[t].objects[goal.objectIndex] }
+            let around = object(keys[0]), gripper = states[keys[0]]
+            #expect(!around.held && around.left >= gripper.gripperX - gripper.opening / 2 - 0.5
+                     && around.right <= gripper.gripperX + gripper.opening / 2 + 0.5)
+            #expect(object(keys[1]).held)
+            if task == .place {
+                #expect(object(keys[2]).held && abs(object(keys[2]).x - goal.targetX) <= 0.5)
+                #expect(object(keys[3]).held && object(keys[3]).bottom >= config.floorY - 0.01)
+            }
+        }
+    }
+}
