@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Sweeps", dependencies: ["Config", "Tensors", "Imaging"]),
         .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),
         .executableTarget(name: "jepa", dependencies: [
-            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "Planning", "Sweeps", "Distributed", "CBLAS",
+            "Tensors", "NN", "HDF5", "Worlds", "Imaging", "Config", "Checkpoints", "JEPA", "Evaluation", "Planning", "Sweeps", "Distributed", "Agent", "CBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),

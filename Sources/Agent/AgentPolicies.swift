@@ -17,6 +17,13 @@ func flatState(_ model: ActionConditionedJEPA, frame: [UInt8], state: GraspState
     return full.reshaped([1, full.count])
 }
 
+/// Width of the flattened state the actor and critic read for `model` (tokens × state width).
+public func agentStateWidth(_ model: ActionConditionedJEPA) -> Int {
+    let c = model.config
+    let blank = [UInt8](repeating: 0, count: c.channels * c.imageSize * c.imageSize)
+    return noGrad { flatState(model, frame: blank, state: GraspState(gripperX: 0, gripperY: 0, opening: 0, objects: [])) }.count
+}
+
 /// The critic as a terminal value for `LatentGoalCost` / `PlannerPolicy`: weight × critic(last
 /// predicted state, goal), both flattened.
 public func criticTerminalValue(_ critic: Critic, weight: Float = 1) -> (Tensor, Tensor) -> Tensor {

@@ -188,7 +188,7 @@ public struct GraspEpisodeResult: Sendable {
     public var planCosts: [Float]
     /// The energy between the live frame and the goal at each re-plan (planner policies).
     public var observedEnergies: [Float]
-    /// Wall-clock seconds of each re-plan, encoding the frames included (planner policies).
+    /// Wall-clock seconds of every decision, encoding the frames included (a re-plan for a planner).
     public var planSeconds: [Double]
     /// The live frames (recorded on request), first the initial frame, and the goal frame.
     public var frames: [[UInt8]]
@@ -240,8 +240,8 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
     while !result.success && result.steps < maxSteps {
         let started = Date()
         let actions = policy.actions(frame: frame, state: simulator.state)
+        result.planSeconds.append(Date().timeIntervalSince(started))
         if let cost = policy.lastPlanCost {
-            result.planSeconds.append(Date().timeIntervalSince(started))
             result.planCosts.append(cost)
             result.observedEnergies.append(policy.lastObservedEnergy ?? .nan)
         }

@@ -11,7 +11,7 @@ public struct PlanReport: Codable, Sendable {
         public var interval95: [Double]
         /// Mean actions executed in the successful episodes.
         public var meanStepsToSuccess: Double?
-        /// Seconds per re-plan (planner policies): median and 95th percentile, and how many.
+        /// Seconds per decision (a re-plan for a planner, one forward pass for the actor): median and 95th percentile.
         public var planSecondsMedian: Double?, planSecondsP95: Double?
         public var replans: Int
 
@@ -59,7 +59,7 @@ public struct PlanReport: Codable, Sendable {
         var md = "# Planning: \(task)\n\n\(checkpoint) (step \(step)); episodes from seed \(seed), at most \(maxSteps) actions each; "
         md += String(format: "%.0f s.\n\n", seconds)
         md += settings.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n\n"
-        md += "| policy | success | 95% interval | mean steps to success | median s / re-plan | p95 s / re-plan |\n|---|---:|---:|---:|---:|---:|\n"
+        md += "| policy | success | 95% interval | mean steps to success | median s / decision | p95 s / decision |\n|---|---:|---:|---:|---:|---:|\n"
         for r in results {
             md += "| \(r.policy) | \(r.successes)/\(r.episodes) (\(String(format: "%.0f", 100 * r.successRate)) %) "
             md += "| \(String(format: "%.0f–%.0f %%", 100 * r.interval95[0], 100 * r.interval95[1])) "

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 import HDF5
@@ -28,6 +29,7 @@ struct PlanCommand: ParsableCommand {
 
     enum PlannerName: String, ExpressibleByArgument, CaseIterable { case cem, mppi, gradient }
     enum CostName: String, ExpressibleByArgument, CaseIterable { case last, sum }
+    enum PolicyName: String, ExpressibleByArgument, CaseIterable { case planner, actor }
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) of an action-conditioned model (kind: action_conditioned).", valueName: "path"))
     var checkpoint: String
@@ -66,6 +68,15 @@ struct PlanCommand: ParsableCommand {
 
     @Option(help: "Subgoal frames before the goal, from a demonstration by the scripted expert (0 = the goal only).")
     var subgoals = 0
+
+    @Option(help: "Who acts: the planner, or the agent's actor (one forward pass per action; needs --agent).")
+    var policy: PolicyName = .planner
+
+    @Option(help: ArgumentHelp("Agent checkpoint from jepa train-agent (actor and critic).", valueName: "agent.h5"))
+    var agent: String?
+
+    @Option(help: "With --agent: add the critic's cost-to-go of the last predicted state, times this weight, to every candidate's cost (a terminal value, for shorter horizons).")
+    var criticWeight: Float = 0
 
     @Flag(help: "Take the subgoals where the demonstration changes phase (fingers around the object, held, over the target, set down) instead of evenly in time; --subgoals is then ignored.")
     var phaseSubgoals = false
@@ -176,20 +187,35 @@ struct PlanCommand: ParsableCommand {
         var results: [PlanReport.PolicyResult] = []
         let goalCount = phaseSubgoals ? (task == .place ? 5 : task == .lift ? 3 : 1) : subgoals + 1
         let stageBudget = subgoalSteps ?? max(1, limit / goalCount / execute)
-        var agent = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
+        guard (policy == .planner && criticWeight == 0) || agent != nil else {
+            throw ValidationError("--policy actor and --critic-weight need --agent (an agent checkpoint from jepa train-agent)")
+        }
+        let learned = try agent.map(loadAgent)
+        if let learned, learned.actor.net.fc1.weight.shape[1] != 2 * agentStateWidth(model) {
+            throw ValidationError("--agent \(agent!): its actor reads \(learned.actor.net.fc1.weight.shape[1] / 2)-d states; \(checkpoint) gives \(agentStateWidth(model))-d ones")
+        }
+        var planning = PlannerPolicy(model: model, planner: makePlanner(), horizon: horizon, executeSteps: execute,
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight ?? Self.defaultProprioWeight,
                                   subgoalThreshold: subgoalThreshold,
                                   subgoalSteps: stageBudget, seed: seed)
-        say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
-        let planned = try run(policy: &agent, name: planner.rawValue, seeds: seeds, world: world.config, directory: outDirectory)
-        results.append(planned)
+        if let learned, criticWeight > 0 { planning.terminalValue = criticTerminalValue(learned.critic, weight: criticWeight) }
+        if policy == .actor, let learned {
+            say("\(task.rawValue) with the actor: \(episodes) episodes, at most \(limit) actions each")
+            var actor = ActorPolicy(model: model, actor: learned.actor, subgoalThreshold: subgoalThreshold)
+            results.append(try run(policy: &actor, name: "actor", seeds: seeds, world: world.config, directory: outDirectory))
+        } else {
+            say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
+            results.append(try run(policy: &planning, name: planner.rawValue + (criticWeight > 0 ? "+critic" : ""), seeds: seeds,
+                                   world: world.config, directory: outDirectory))
+        }
         if baselines {
             var random = RandomActionPolicy(config: world.config, seed: seed &+ 1)
             results.append(try run(policy: &random, name: "random", seeds: seeds, world: world.config, directory: nil))
             var expert = ExpertPolicy(config: world.config)
             results.append(try run(policy: &expert, name: "expert", seeds: seeds, world: world.config, directory: nil))
         }
-        var settings = ["planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
+        var settings = ["policy": policy.rawValue, "planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
+        if let agent { (settings["agent"], settings["critic_weight"]) = (agent, "\(criticWeight)") }
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
         if subgoals > 0 || phaseSubgoals {
@@ -230,7 +256,7 @@ struct PlanCommand: ParsableCommand {
         let result = PlanReport.PolicyResult(policy: name, outcomes: outcomes, planSeconds: planSeconds)
         say(String(format: "  %@: %d/%d successes (%.0f %%, 95%% interval %.0f–%.0f %%)", name, result.successes, result.episodes,
                    100 * result.successRate, 100 * result.interval95[0], 100 * result.interval95[1])
-            + (result.planSecondsMedian.map { String(format: ", median %.3f s per re-plan", $0) } ?? ""))
+            + (result.planSecondsMedian.map { String(format: ", median %.3f s per decision", $0) } ?? ""))
         return result
     }
 

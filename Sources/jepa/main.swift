@@ -8,7 +8,7 @@ struct Jepa: ParsableCommand {
         abstract: "JEPA world models on synthetic physics video, trained on CPU.",
         version: Toolkit.version,
         subcommands: [BenchCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, ProbeCommand.self, ScoreCommand.self, PlanCommand.self,
-                      EmbedCommand.self, InspectCommand.self, ConvertCommand.self, SweepCommand.self])
+                      EmbedCommand.self, InspectCommand.self, ConvertCommand.self, SweepCommand.self, TrainAgentCommand.self])
 }
 
 Jepa.main()
