@@ -48,9 +48,9 @@ struct TrainAgentCommand: ParsableCommand {
     var out: String
 
     func run() throws {
-        let (_, _, loaded) = try loadWorldModel(checkpoint: checkpoint)
+        let (config, _, loaded) = try loadWorldModel(checkpoint: checkpoint)
         let model = try planningModel(loaded, source: checkpoint)
-        let world = GraspConfig()
+        let world = try planningWorld(config, seed: seed).config
         let limit = maxSteps ?? [GraspTask.reach: 50, .lift: 100, .place: 150][task]!
         var examples = AgentExamples(latentDim: agentStateWidth(model), actionDim: model.config.actionDim)
         var successes = 0
@@ -62,9 +62,12 @@ struct TrainAgentCommand: ParsableCommand {
                                              phaseSubgoals: phaseSubgoals, policy: &recorder)
             recorder.finish(into: &examples, horizon: costHorizon)
             successes += result.success ? 1 : 0
-            FileHandle.standardError.write(Data("\r  recorded \(i + 1)/\(episodes) episodes, \(examples.count) decisions, \(successes) successes\u{1B}[K".utf8))
+            if isatty(STDERR_FILENO) != 0 {
+                FileHandle.standardError.write(Data("\r  recorded \(i + 1)/\(episodes) episodes, \(examples.count) decisions, \(successes) successes\u{1B}[K".utf8))
+            }
         }
-        FileHandle.standardError.write(Data("\n".utf8))
+        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        say("recorded \(examples.count) decisions of \(episodes) planner episodes (\(successes) reached the goal)")
         var rng = RandomGenerator(seed: seed)
         let actor = Actor(latentDim: examples.latentDim, actionDim: examples.actionDim, hidden: hidden, rng: &rng)
         let critic = Critic(latentDim: examples.latentDim, hidden: hidden, rng: &rng)

@@ -164,11 +164,7 @@ struct PlanCommand: ParsableCommand {
         let started = Date()
         let (config, step, loaded) = try loadWorldModel(checkpoint: checkpoint)
         let model = try planningModel(loaded, source: checkpoint)
-        let trainingData = try? HDF5File(path: config.data.path, mode: .readOnly)
-        if let trainingSeed = try? trainingData?.intAttribute("seed"), UInt64(trainingSeed) == seed {
-            throw ValidationError("--seed \(seed) is the seed of the training data (\(config.data.path)); evaluation episodes need another")
-        }
-        let world = try GraspWorld(config: WorldRegistry.config(GraspConfig(), overlay: try? trainingData?.stringAttribute("config")))
+        let world = try planningWorld(config, seed: seed)
         let c = model.config
         guard c.channels == 1, c.imageSize == world.config.width, c.imageSize == world.config.height,
               c.actionDim == world.actionNames.count else {
@@ -351,4 +347,14 @@ struct PlanCommand: ParsableCommand {
     func defaultOutDirectory() -> String {
         (runDirectory(ofCheckpoint: checkpoint) as NSString).appendingPathComponent("plan-\(task.rawValue)-\(planner.rawValue)")
     }
+}
+
+/// The grasp world a checkpoint was trained in (its data file's world settings over the defaults);
+/// refuses `seed` when it is the training data's own.
+func planningWorld(_ config: TrainingConfig, seed: UInt64) throws -> GraspWorld {
+    let trainingData = try? HDF5File(path: config.data.path, mode: .readOnly)
+    if let trainingSeed = try? trainingData?.intAttribute("seed"), UInt64(trainingSeed) == seed {
+        throw ValidationError("--seed \(seed) is the seed of the training data (\(config.data.path)); planning episodes need another")
+    }
+    return try GraspWorld(config: WorldRegistry.config(GraspConfig(), overlay: try? trainingData?.stringAttribute("config")))
 }

@@ -21,6 +21,15 @@ private func tinyModel(_ predictor: ActionJEPAConfig.PredictorKind, seed: UInt64
     return model
 }
 
+/// A 16×16 grasp world for the tiny models.
+private func tinyWorld() throws -> GraspConfig {
+    var world = GraspConfig()
+    (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
+    (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
+    try world.validate()
+    return world
+}
+
 private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: LatentGoalCost.Weighting = .last,
                       penalty: Float = 0) -> LatentGoalCost {
     var rng = RandomGenerator(seed: 11)
@@ -97,10 +106,7 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
     /// (execute 1) or per two, frames recorded, plan times measured; the runner stops at the limit.
     @Test func closedLoopSmoke() throws {
         let model = try tinyModel(.gru)
-        var world = GraspConfig()
-        (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
-        (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
-        try world.validate()
+        let world = try tinyWorld()
         var cem = CEMPlanner.Settings()
         (cem.samples, cem.elites, cem.iterations) = (16, 4, 2)
         for execute in [1, 2] {
@@ -226,10 +232,7 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
     /// and off, and with subgoals (whose states carry their own proprioception).
     @Test func proprioClosedLoopSmoke() throws {
         let model = try tinyProprioModel()
-        var world = GraspConfig()
-        (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
-        (world.minObjectSize, world.maxObjectSize, world.objectGap, world.liftHeight) = (1, 1.5, 1, 2)
-        try world.validate()
+        let world = try tinyWorld()
         var cem = CEMPlanner.Settings()
         (cem.samples, cem.elites, cem.iterations) = (16, 4, 2)
         var costs: [[Float]] = []
