@@ -17,11 +17,13 @@ public struct EvaluationReport: Codable, Sendable {
     public struct Violations: Codable, Sendable {
         public var path: String
         public var contextFrames: Int
+        /// Steps ahead of its context each frame's surprise is predicted.
+        public var horizon: Int
         public var window: Int
         /// Per reduction ("max", "mean", "at_violation"): per category and overall.
         public var results: [String: [ViolationScores.Summary]]
-        public init(path: String, contextFrames: Int, window: Int, results: [String: [ViolationScores.Summary]]) {
-            (self.path, self.contextFrames, self.window, self.results) = (path, contextFrames, window, results)
+        public init(path: String, contextFrames: Int, horizon: Int = 1, window: Int, results: [String: [ViolationScores.Summary]]) {
+            (self.path, self.contextFrames, self.horizon, self.window, self.results) = (path, contextFrames, horizon, window, results)
         }
     }
     public struct Collapse: Codable, Sendable {
@@ -83,7 +85,8 @@ public struct EvaluationReport: Codable, Sendable {
             }
         }
         if let v = violations {
-            md += "\n## Violation of expectation\n\n`\(v.path)`, \(v.contextFrames) context frames. Pairwise accuracy "
+            md += "\n## Violation of expectation\n\n`\(v.path)`, \(v.contextFrames) context frames, "
+                + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. Pairwise accuracy "
                 + "(surprise of the impossible clip above its possible twin; ties count half) and AUROC (impossible = positive). "
                 + "Reductions of a clip's per-frame surprise: `max` and `mean` over the clip, `at_violation` = max over the "
                 + "\(v.window) frames from the violation frame on.\n\n"

@@ -8,6 +8,8 @@ public protocol SurpriseScorer {
     /// Frames of context before the first predicted frame.
     var contextFrames: Int { get }
     var stride: Int { get }
+    /// Steps ahead of its context each scored frame is predicted (1 = the next frame).
+    var horizon: Int { get }
     /// The frame each window's surprise is attributed to (its first predicted frame), for clips
     /// of `length` frames; empty when a clip is too short for one window.
     func scoredFrames(length: Int) -> [Int]
@@ -16,15 +18,21 @@ public protocol SurpriseScorer {
 }
 
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
-/// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each.
-public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, stride: Int = 1) throws -> any SurpriseScorer {
+/// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each;
+/// `horizon` > 1 (open-loop prediction) needs a next-frame model.
+public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, stride: Int = 1,
+                               horizon: Int = 1) throws -> any SurpriseScorer {
     switch model {
     case let video as VideoJEPA:
+        guard horizon == 1 else {
+            throw EvaluationError("a surprise horizon of \(horizon) needs a next-frame model; a video JEPA predicts every frame after its context at once")
+        }
         let c = video.config
         return try MaskedSurpriseScorer(model: video, contextFrames: contextFrames ?? max(c.tubelet, c.frames / 2 / c.tubelet * c.tubelet),
                                         stride: stride)
     case let frameModel as ActionConditionedJEPA:
-        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? frameModel.predictor.window, stride: stride)
+        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? frameModel.predictor.window,
+                                           stride: stride, horizon: horizon)
     default:
         throw EvaluationError("surprise scoring needs a video JEPA or a next-frame model")
     }
@@ -39,6 +47,7 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
     /// Frames given as context in each window (a multiple of the tubelet, fewer than the window).
     public let contextFrames: Int
     public let stride: Int
+    public var horizon: Int { 1 }
 
     public init(model: VideoJEPA, contextFrames: Int, stride: Int = 1) throws {
         let c = model.config
@@ -85,15 +94,19 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 
 /// Surprise under a next-frame model (`kind: next_frame`): every frame is encoded once by the
 /// target encoder; frame t's surprise is the energy between its latent and the predictor's
-/// prediction from the latents of the `contextFrames` frames before it. Scored frames run from
-/// `contextFrames` to the end of the clip in steps of `stride`; all windows of a batch go through
-/// the predictor together.
+/// open-loop prediction of it from the latents of the `contextFrames` frames ending at t − `horizon`
+/// (horizon 1: the next-frame prediction from the frames just before t). A longer horizon lets the
+/// error of a prediction made before an event accumulate over the frames after it, as V-JEPA's
+/// intuitive-physics protocol predicts several frames from one context. Scored frames run from
+/// `contextFrames + horizon − 1` to the end of the clip in steps of `stride`; all windows of a
+/// batch go through the predictor together.
 public struct NextFrameSurpriseScorer: SurpriseScorer {
     public let model: ActionConditionedJEPA
     public let contextFrames: Int
     public let stride: Int
+    public let horizon: Int
 
-    public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1) throws {
+    public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1, horizon: Int = 1) throws {
         guard model.config.actionDim == 0 else {
             throw EvaluationError("surprise of plain clips needs a model without actions (kind: next_frame); this one takes \(model.config.actionDim) actions per frame")
         }
@@ -101,11 +114,13 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
             throw EvaluationError("context frames must lie in 1…\(model.predictor.window) (the predictor's window), got \(contextFrames)")
         }
         guard stride >= 1 else { throw EvaluationError("the stride must be at least 1, got \(stride)") }
-        (self.model, self.contextFrames, self.stride) = (model, contextFrames, stride)
+        guard horizon >= 1 else { throw EvaluationError("the surprise horizon must be at least 1, got \(horizon)") }
+        (self.model, self.contextFrames, self.stride, self.horizon) = (model, contextFrames, stride, horizon)
     }
 
     public func scoredFrames(length: Int) -> [Int] {
-        length > contextFrames ? Array(Swift.stride(from: contextFrames, to: length, by: stride)) : []
+        let first = contextFrames + horizon - 1
+        return length > first ? Array(Swift.stride(from: first, to: length, by: stride)) : []
     }
 
     public func surprise(_ clips: Tensor) throws -> Tensor {
@@ -114,15 +129,15 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         let (b, t) = (clips.shape[0], clips.shape[1])
         let scored = scoredFrames(length: t)
         guard !scored.isEmpty else {
-            throw EvaluationError("clips of \(t) frames leave nothing to predict after \(contextFrames) context frames")
+            throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(contextFrames) context frames")
         }
         return noGrad {
             let latents = model.encode(clips)                                                   // [B, T, N, D]
             // Windows stacked along the batch axis, window-major: [W·B, context, N, D].
-            let context = concat(scored.map { latents.slice(axis: 1, ($0 - contextFrames)..<$0) }, axis: 0)
+            let context = concat(scored.map { latents.slice(axis: 1, ($0 - horizon + 1 - contextFrames)..<($0 - horizon + 1)) }, axis: 0)
             let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
-            let predicted = model.predictor(latents: context, actions: Tensor.zeros([context.shape[0], contextFrames, 0]))
-                .slice(axis: 1, (contextFrames - 1)..<contextFrames)
+            let predicted = model.rollout(latents: context, actions: Tensor.zeros([context.shape[0], contextFrames - 1 + horizon, 0]))
+                .slice(axis: 1, (horizon - 1)..<horizon)
             return energyPerClip(predicted: predicted, target: target, distance: c.distance)
                 .reshaped([scored.count, b]).permuted([1, 0])
         }

@@ -48,7 +48,7 @@ public struct ViolationScores: Sendable {
         }
         let scored = scorer.scoredFrames(length: clips.length)
         guard !scored.isEmpty else {
-            throw EvaluationError("\(path): clips of \(clips.length) frames are too short to score with \(scorer.contextFrames) context frames")
+            throw EvaluationError("\(path): clips of \(clips.length) frames are too short to score with \(scorer.contextFrames) context frames and a horizon of \(scorer.horizon)")
         }
         var series: [[Double]] = []
         let step = max(2, batch / 2 * 2)

@@ -48,6 +48,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Rollout horizon (steps).")
     var horizon = 8
 
+    @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models).")
+    var surpriseHorizon = 1
+
     @Option(help: "Frames from the violation frame on that the at_violation reduction looks at.")
     var window = 4
 
@@ -57,7 +60,9 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         guard probeEpisodes >= 20 else { throw ValidationError("--probe-episodes must be at least 20, got \(probeEpisodes)") }
         guard pairs >= 4 else { throw ValidationError("--pairs must be at least 4 (one per category), got \(pairs)") }
-        guard horizon >= 1, window >= 1, batch >= 2 else { throw ValidationError("--horizon and --window must be at least 1, --batch at least 2") }
+        guard horizon >= 1, surpriseHorizon >= 1, window >= 1, batch >= 2 else {
+            throw ValidationError("--horizon, --surprise-horizon and --window must be at least 1, --batch at least 2")
+        }
     }
 
     func run() throws {
@@ -126,7 +131,7 @@ struct EvalCommand: ParsableCommand {
         var voe: EvaluationReport.Violations?
         if !isGrasp {
             let path = try violations ?? generateViolations(worldJSON: worldJSON, directory: outDirectory + "/data")
-            let scorer = try makeSurpriseScorer(for: trained, contextFrames: nil)
+            let scorer = try makeSurpriseScorer(for: trained, contextFrames: nil, horizon: surpriseHorizon)
             let scores = try ViolationScores(path: path, scorer: scorer, batch: batch) { done, total in
                 FileHandle.standardError.write(Data("\r  scoring violation clips \(done)/\(total)".utf8))
             }
@@ -135,7 +140,7 @@ struct EvalCommand: ParsableCommand {
             for reduction in ViolationScores.Reduction.allCases {
                 results[reduction.rawValue] = scores.summaries(reduction: reduction, window: window)
             }
-            voe = .init(path: path, contextFrames: scorer.contextFrames, window: window, results: results)
+            voe = .init(path: path, contextFrames: scorer.contextFrames, horizon: scorer.horizon, window: window, results: results)
             for reduction in ViolationScores.Reduction.allCases {
                 say("  violations (\(reduction.rawValue)): " + results[reduction.rawValue]!.map {
                     String(format: "%@ %.2f/%.2f", $0.category, $0.pairwiseAccuracy ?? .nan, $0.auroc ?? .nan)

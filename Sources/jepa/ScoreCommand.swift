@@ -10,7 +10,8 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Energy-based surprise of clips under a world-model checkpoint (kind: video or next_frame).",
         discussion: "Surprise is the energy between the model's prediction of frames it has not seen and the target "
             + "encoder's features of those frames. kind: next_frame — every frame after the first --context frames "
-            + "(default: the predictor's window) is predicted from the --context frames before it. kind: video — a "
+            + "(default: the predictor's window) is predicted from the --context frames before it, or with --horizon h "
+            + "open loop from the --context frames ending h frames before it. kind: video — a "
             + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
             + "window) are context and the rest are predicted; the window's energy is attributed to its first "
             + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
@@ -36,6 +37,9 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Frames between window starts.")
     var stride = 1
 
+    @Option(help: "next_frame models: steps ahead of its context each frame is predicted, open loop (1 = the next frame).")
+    var horizon = 1
+
     @Option(help: "Clips per batch.")
     var batch = 16
 
@@ -45,7 +49,7 @@ struct ScoreCommand: ParsableCommand {
         guard config.kind != .actionConditioned else {
             throw ValidationError("\(checkpoint): an action-conditioned model predicts from actions, which plain clips do not carry; jepa score takes kind: video or next_frame")
         }
-        let scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride)
+        let scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride, horizon: horizon)
         let clips = try ClipFile(path: input)
         let frame = config.frameShape
         guard [clips.channels, clips.height, clips.width] == frame else {
@@ -54,6 +58,7 @@ struct ScoreCommand: ParsableCommand {
         let scored = scorer.scoredFrames(length: clips.length)
         guard !scored.isEmpty else {
             throw ValidationError("\(input): clips of \(clips.length) frames are too short to score with \(scorer.contextFrames) context frames"
+                                  + (scorer.horizon > 1 ? " and a horizon of \(scorer.horizon)" : "")
                                   + (config.kind == .video ? " and a window of \(config.model.frames)" : ""))
         }
         // Rows are appended batch by batch to temporary files, renamed into place at the end.
@@ -77,7 +82,7 @@ struct ScoreCommand: ParsableCommand {
         try clipCSV.finish()
         try frameCSV?.finish()
         say("wrote \(output)" + (framesOutput.map { " and \($0)" } ?? "") + ": \(clips.count) clips, "
-            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride))")
+            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon))")
     }
 }
 

@@ -65,6 +65,30 @@ private func temporaryPath(_ name: String) -> String {
         #expect(abs(tail.scalars[0] - all.scalars[4]) <= 1e-5 && abs(tail.scalars[1] - all.scalars[9]) <= 1e-5)
     }
 
+    /// With a horizon h, frame t's score is the energy between its latent and the h-th step of an
+    /// open-loop rollout from the context frames ending at t − h; horizon 1 is the next-frame score.
+    @Test func horizonScoresAreOpenLoopRollouts() throws {
+        var rng = RandomGenerator(seed: 5)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        let x = clips(try tinyBalls(), count: 2, frames: 8, seed: 6)
+        let z = model.encode(x)
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 2, horizon: 3)
+        #expect(scorer.scoredFrames(length: 8) == [4, 5, 6, 7] && scorer.scoredFrames(length: 4).isEmpty)
+        let s = try scorer.surprise(x)
+        #expect(s.shape == [2, 4])
+        for (w, t) in [4, 5, 6, 7].enumerated() {
+            let predicted = model.rollout(latents: z.slice(axis: 1, (t - 4)..<(t - 2)), actions: Tensor.zeros([2, 4, 0]))
+            let expected = energyPerClip(predicted: predicted.slice(axis: 1, 2..<3), target: z.slice(axis: 1, t..<(t + 1)), distance: .l2).scalars
+            for b in 0..<2 { #expect(abs(s.scalars[b * 4 + w] - expected[b]) <= 1e-5 * max(1, expected[b])) }
+        }
+        // The next-frame scores differ from the 3-step ones: the horizon is used.
+        let next = try NextFrameSurpriseScorer(model: model, contextFrames: 2).surprise(x).slice(axis: 1, 2..<6)
+        #expect(zip(next.scalars, s.scalars).contains { abs($0 - $1) > 1e-4 })
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: model, contextFrames: 2, horizon: 0) }
+        #expect(throws: EvaluationError.self) { _ = try scorer.surprise(x.slice(axis: 1, 0..<4)) }     // nothing 3 steps after 2 frames
+    }
+
     @Test func badScoringInputsAreClearErrors() throws {
         var rng = RandomGenerator(seed: 3)
         let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)

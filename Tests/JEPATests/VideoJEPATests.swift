@@ -193,6 +193,7 @@ private func ballClips(batch: Int, frames: Int, seed: UInt64, offset: Int) throw
         let scorer = try MaskedSurpriseScorer(model: model, contextFrames: 1)
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 1, 1, 16, 16])) }  // shorter than a window
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(Tensor.zeros([1, 4, 1, 8, 8])) }    // wrong frame size
+        #expect(throws: EvaluationError.self) { _ = try makeSurpriseScorer(for: model, contextFrames: nil, horizon: 2) }
     }
 }
 
