@@ -197,15 +197,70 @@ public struct GraspEpisodeResult: Sendable {
     public var subgoalFrames: [[UInt8]]
 }
 
+/// Where a policy's subgoals come from: states of a demonstration by the noise-free scripted expert
+/// run from the episode's initial state (V-JEPA 2-AC gives its planner such subgoal images).
+public enum SubgoalScheme: Equatable, Sendable {
+    /// The goal only.
+    case none
+    /// k states evenly spaced in time over the demonstration, at 1/(k+1), 2/(k+1), ….
+    case even(Int)
+    /// The demonstration's states where its phase changes (`phaseKeyframes`).
+    case phases
+    /// Place as a lift followed by a carry: k states evenly spaced over a demonstration of lifting
+    /// the object, its end (the object lifted), then the state where the place demonstration that
+    /// goes on from there has carried the object over the target. Other tasks: `even(k)`.
+    case liftThenCarry(Int)
+
+    /// Goals a policy gets for `task` (subgoals and the goal) when the demonstration has every phase.
+    public func goalCount(task: GraspTask) -> Int {
+        switch self {
+        case .none: return 1
+        case .even(let k): return k + 1
+        case .phases: return task == .place ? 5 : task == .lift ? 3 : 1
+        case .liftThenCarry(let k): return task == .place ? k + 3 : k + 1
+        }
+    }
+
+    /// The subgoal states for `goal` from `start` (demonstrations cut at `maxSteps` actions).
+    public func states(start: GraspState, goal: GraspGoal, config: GraspConfig, maxSteps: Int) -> [GraspState] {
+        let expert = GraspExpert(config: config)
+        func demonstration(from state: GraspState, _ goal: GraspGoal) -> (states: [GraspState], actions: [[Float]]) {
+            var demo = state, states = [state], actions: [[Float]] = []
+            while !goal.isSuccess(demo) && states.count <= maxSteps {
+                actions.append(expert.action(state: demo, goal: goal))
+                GraspSimulator.step(&demo, action: actions[actions.count - 1], config: config)
+                states.append(demo)
+            }
+            return (states, actions)
+        }
+        func evenly(_ states: [GraspState], _ k: Int) -> [GraspState] {
+            k > 0 ? (1...k).map { states[(states.count - 1) * $0 / (k + 1)] } : []
+        }
+        switch self {
+        case .none: return []
+        case .even(let k): return evenly(demonstration(from: start, goal).states, k)
+        case .phases:
+            let demo = demonstration(from: start, goal)
+            return phaseKeyframes(states: demo.states, actions: demo.actions, goal: goal).map { demo.states[$0] }
+        case .liftThenCarry(let k):
+            guard goal.task == .place else { return SubgoalScheme.even(k).states(start: start, goal: goal, config: config, maxSteps: maxSteps) }
+            let lift = GraspGoal(task: .lift, objectIndex: goal.objectIndex, tolerance: 0, liftHeight: config.liftHeight, floorY: goal.floorY)
+            let lifted = demonstration(from: start, lift).states
+            let carry = demonstration(from: lifted[lifted.count - 1], goal).states
+            let over = carry.first { state in
+                goal.objectIndex < state.objects.count && state.objects[goal.objectIndex].held
+                    && abs(state.objects[goal.objectIndex].x - goal.targetX) <= 0.5
+            }
+            return evenly(lifted, k) + [lifted[lifted.count - 1]] + (over.map { [$0] } ?? [])
+        }
+    }
+}
+
 /// The episode `seed` of `task`: a random initial state and a random goal for it (both from the
-/// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions. With
-/// `subgoals` k > 0 the policy also gets k subgoal frames, V-JEPA 2-AC style: states of a
-/// demonstration (the noise-free scripted expert run from the same initial state) at 1/(k+1),
-/// 2/(k+1), … of its length; or, with `phaseSubgoals`, the demonstration's states where its phase
-/// changes (`phaseKeyframes`), whatever k.
-public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int, subgoals: Int = 0,
-                            phaseSubgoals: Bool = false, policy: inout some GraspPolicy,
-                            recordFrames: Bool = false) throws -> GraspEpisodeResult {
+/// seed), run under `policy` until the goal holds on the true state or `maxSteps` actions. The
+/// policy gets the subgoals of `subgoals` before the goal.
+public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, maxSteps: Int, subgoals: SubgoalScheme = .none,
+                            policy: inout some GraspPolicy, recordFrames: Bool = false) throws -> GraspEpisodeResult {
     var rng = RandomGenerator(seed: seed)
     var simulator = GraspSimulator(config: config, state: GraspSimulator.randomState(config: config, rng: &rng))
     let goal = GraspGoal.sample(task: task, state: simulator.state, config: config, rng: &rng)
@@ -213,23 +268,11 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
     var goalFrame = [UInt8](repeating: 0, count: config.width * config.height)
     let goalState = goal.goalState(from: simulator.state, config: config)
     renderer.render(state: goalState, into: &goalFrame)
-    var subgoalFrames: [[UInt8]] = [], subgoalStates: [GraspState] = []
-    if subgoals > 0 || phaseSubgoals {
-        var demo = simulator.state
-        var states = [demo], actions: [[Float]] = []
-        let expert = GraspExpert(config: config)
-        while !goal.isSuccess(demo) && states.count <= maxSteps {
-            actions.append(expert.action(state: demo, goal: goal))
-            GraspSimulator.step(&demo, action: actions[actions.count - 1], config: config)
-            states.append(demo)
-        }
-        subgoalStates = phaseSubgoals ? phaseKeyframes(states: states, actions: actions, goal: goal).map { states[$0] }
-            : (1...subgoals).map { i in states[(states.count - 1) * i / (subgoals + 1)] }
-        subgoalFrames = subgoalStates.map { state in
-            var frame = [UInt8](repeating: 0, count: config.width * config.height)
-            renderer.render(state: state, into: &frame)
-            return frame
-        }
+    let subgoalStates = subgoals.states(start: simulator.state, goal: goal, config: config, maxSteps: maxSteps)
+    let subgoalFrames = subgoalStates.map { state in
+        var frame = [UInt8](repeating: 0, count: config.width * config.height)
+        renderer.render(state: state, into: &frame)
+        return frame
     }
     try policy.begin(goal: goal, goalFrames: subgoalFrames + [goalFrame], goalStates: subgoalStates + [goalState])
     var frame = [UInt8](repeating: 0, count: config.width * config.height)

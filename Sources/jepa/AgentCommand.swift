@@ -59,7 +59,7 @@ struct TrainAgentCommand: ParsableCommand {
                                         weighting: .uniform(horizon), proprioWeight: PlanCommand.defaultProprioWeight, seed: seed &+ UInt64(i))
             var recorder = RecordingPolicy(planner, model: model)
             let result = try runGraspEpisode(config: world, task: task, seed: GraspWorld.episodeSeed(seed: seed, index: i), maxSteps: limit,
-                                             phaseSubgoals: phaseSubgoals, policy: &recorder)
+                                             subgoals: phaseSubgoals ? .phases : .none, policy: &recorder)
             recorder.finish(into: &examples, horizon: costHorizon)
             successes += result.success ? 1 : 0
             if isatty(STDERR_FILENO) != 0 {

@@ -81,6 +81,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Take the subgoals where the demonstration changes phase (fingers around the object, held, over the target, set down) instead of evenly in time; --subgoals is then ignored.")
     var phaseSubgoals = false
 
+    @Flag(help: "Place: take the --subgoals evenly over a demonstration of lifting the object, then add the lifted state and the state with the object carried over the target (a lift followed by a carry). Other tasks: as --subgoals.")
+    var liftThenCarry = false
+
     @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")
     var subgoalThreshold: Float = 0.05
 
@@ -132,6 +135,7 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty and --proprio-weight non-negative")
         }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        guard !(phaseSubgoals && liftThenCarry) else { throw ValidationError("--phase-subgoals and --lift-then-carry choose different subgoals; give one") }
         guard subgoals >= 0, subgoalThreshold >= 0, (subgoalSteps ?? 1) >= 1 else {
             throw ValidationError("--subgoals and --subgoal-threshold must be non-negative, --subgoal-steps at least 1")
         }
@@ -141,6 +145,10 @@ struct PlanCommand: ParsableCommand {
     var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 
     var limit: Int { maxSteps ?? [GraspTask.reach: 50, .lift: 100, .place: 150][task]! }
+
+    var subgoalScheme: SubgoalScheme {
+        phaseSubgoals ? .phases : liftThenCarry ? .liftThenCarry(subgoals) : subgoals > 0 ? .even(subgoals) : .none
+    }
 
     func makePlanner() -> any Planner {
         switch planner {
@@ -181,7 +189,7 @@ struct PlanCommand: ParsableCommand {
 
         if landscape { try writeLandscape(model: model, world: world.config, seed: seeds[0], to: outDirectory + "/landscape.png") }
         var results: [PlanReport.PolicyResult] = []
-        let goalCount = phaseSubgoals ? (task == .place ? 5 : task == .lift ? 3 : 1) : subgoals + 1
+        let goalCount = subgoalScheme.goalCount(task: task)
         let stageBudget = subgoalSteps ?? max(1, limit / goalCount / execute)
         guard (policy == .planner && criticWeight == 0) || agent != nil else {
             throw ValidationError("--policy actor and --critic-weight need --agent (an agent checkpoint from jepa train-agent)")
@@ -214,8 +222,9 @@ struct PlanCommand: ParsableCommand {
         if let agent { (settings["agent"], settings["critic_weight"]) = (agent, "\(criticWeight)") }
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
-        if subgoals > 0 || phaseSubgoals {
-            (settings["subgoals"], settings["subgoal_threshold"]) = (phaseSubgoals ? "phases" : "\(subgoals)", "\(subgoalThreshold)")
+        if subgoalScheme != .none {
+            settings["subgoals"] = phaseSubgoals ? "phases" : liftThenCarry ? "lift_then_carry \(subgoals)" : "\(subgoals)"
+            settings["subgoal_threshold"] = "\(subgoalThreshold)"
             settings["subgoal_steps"] = "\(stageBudget)"
         }
         switch planner {
@@ -238,7 +247,7 @@ struct PlanCommand: ParsableCommand {
         var planSeconds: [Double] = []
         for (i, s) in seeds.enumerated() {
             let record = directory != nil && i < gifs
-            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoals, phaseSubgoals: phaseSubgoals, policy: &policy,
+            let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoalScheme, policy: &policy,
                                              recordFrames: record)
             outcomes.append(result)
             planSeconds += result.planSeconds

@@ -153,7 +153,7 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
             mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [[0, 0, 0]] }
         }
         var spy = Spy()
-        let result = try runGraspEpisode(config: GraspConfig(), task: .lift, seed: 4, maxSteps: 2, subgoals: 3, policy: &spy)
+        let result = try runGraspEpisode(config: GraspConfig(), task: .lift, seed: 4, maxSteps: 2, subgoals: .even(3), policy: &spy)
         #expect(spy.received.count == 4 && result.subgoalFrames.count == 3)
         #expect(spy.received.last == result.goalFrame && spy.received[0] != result.goalFrame)
         // The goal states are those the frames were rendered from (the goal's: held, closed fingers).
@@ -172,11 +172,11 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
         (cem.samples, cem.elites, cem.iterations) = (8, 2, 1)
         var eager = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
                                   subgoalThreshold: .infinity, seed: 1)
-        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 1, subgoals: 2, policy: &eager)
+        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 1, subgoals: .even(2), policy: &eager)
         #expect(eager.stage == 2)
         var paced = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
                                   subgoalThreshold: 0, subgoalSteps: 1, seed: 1)
-        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 2, subgoals: 2, policy: &paced)
+        _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 2, subgoals: .even(2), policy: &paced)
         #expect(paced.stage == 1)
     }
 }
@@ -239,7 +239,7 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
         for (w, subgoals) in [(Float(1), 0), (0, 0), (1, 2)] {
             var policy = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 3, executeSteps: 1,
                                        proprioWeight: w, subgoalSteps: 2, seed: 1)
-            let result = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 6, subgoals: subgoals, policy: &policy)
+            let result = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 6, subgoals: subgoals > 0 ? .even(subgoals) : .none, policy: &policy)
             #expect(result.steps == 6 && result.planCosts.count == 6 && result.planCosts.allSatisfy { $0.isFinite })
             #expect(result.observedEnergies.allSatisfy { $0.isFinite && $0 >= 0 })
             if subgoals > 0 { #expect(policy.stage == 2) }
@@ -279,6 +279,30 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
                 #expect(object(keys[2]).held && abs(object(keys[2]).x - goal.targetX) <= 0.5)
                 #expect(object(keys[3]).held && object(keys[3]).bottom >= config.floorY - 0.01)
             }
+        }
+    }
+}
+
+@Suite struct LiftThenCarrySubgoalTests {
+    /// Place as lift + carry: k states of the lift demonstration (the object not yet lifted), the
+    /// object lifted as lift's goal asks, then held over the target; lift gets the plain even subgoals.
+    @Test func placeIsALiftFollowedByACarry() throws {
+        let config = GraspConfig()
+        for seed: UInt64 in [21, 22, 23] {
+            var rng = RandomGenerator(seed: seed)
+            let start = GraspSimulator.randomState(config: config, rng: &rng)
+            let goal = GraspGoal.sample(task: .place, state: start, config: config, rng: &rng)
+            let states = SubgoalScheme.liftThenCarry(3).states(start: start, goal: goal, config: config, maxSteps: 150)
+            #expect(states.count == SubgoalScheme.liftThenCarry(3).goalCount(task: .place) - 1)
+            let lift = GraspGoal(task: .lift, objectIndex: goal.objectIndex, tolerance: 0, liftHeight: config.liftHeight, floorY: config.floorY)
+            #expect(states[0..<3].allSatisfy { !lift.isSuccess($0) } && lift.isSuccess(states[3]))
+            let carried = states[4].objects[goal.objectIndex]
+            #expect(carried.held && abs(carried.x - goal.targetX) <= 0.5)
+            #expect(abs(start.objects[goal.objectIndex].x - goal.targetX) > 1)
+
+            let liftGoal = GraspGoal.sample(task: .lift, state: start, config: config, seed: seed)
+            #expect(SubgoalScheme.liftThenCarry(2).states(start: start, goal: liftGoal, config: config, maxSteps: 100)
+                    == SubgoalScheme.even(2).states(start: start, goal: liftGoal, config: config, maxSteps: 100))
         }
     }
 }
