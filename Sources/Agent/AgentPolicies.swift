@@ -34,6 +34,24 @@ public func criticTerminalValue(_ critic: Critic, weight: Float = 1) -> (Tensor,
     }
 }
 
+/// The actor's plan for `PlannerPolicy.proposal`: the actor acts on the live state, the world
+/// model predicts the next state from the context and that action, the actor acts on the
+/// prediction, … for `horizon` steps (the fast mode proposes, the planner refines).
+public func actorProposal(_ actor: Actor, model: ActionConditionedJEPA, horizon: Int) -> (Tensor, Tensor, Tensor) -> [Float] {
+    { context, pastActions, goal in
+        let flatGoal = goal.reshaped([1, goal.count])
+        var states = context, actions = pastActions, proposed: [Float] = []
+        for _ in 0..<horizon {
+            let last = states.slice(axis: 1, (states.shape[1] - 1)..<states.shape[1])
+            let action = actor(latent: last.reshaped([1, last.count]), goal: flatGoal).reshaped([1, 1, model.config.actionDim])
+            proposed += action.scalars
+            actions = concat([actions, action], axis: 1)
+            states = concat([states, model.rollout(latents: states, actions: actions)], axis: 1)
+        }
+        return proposed
+    }
+}
+
 /// The actor as a grasp policy: one forward pass per action. Subgoals advance as in
 /// `PlannerPolicy`: when the live state's energy to the current one falls below `subgoalThreshold`.
 public struct ActorPolicy: GraspPolicy {

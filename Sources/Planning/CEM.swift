@@ -60,4 +60,5 @@ public struct CEMPlanner: Planner {
 
     public mutating func advance(by steps: Int) { warm.advance(by: steps) }
     public mutating func reset() { warm.reset() }
+    public mutating func propose(_ actions: [Float]) { warm.propose(actions, bounds: bounds) }
 }

@@ -65,4 +65,5 @@ public struct GradientPlanner: Planner {
 
     public mutating func advance(by steps: Int) { warm.advance(by: steps) }
     public mutating func reset() { warm.reset() }
+    public mutating func propose(_ actions: [Float]) { warm.propose(actions, bounds: bounds) }
 }

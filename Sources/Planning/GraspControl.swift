@@ -69,6 +69,10 @@ public struct PlannerPolicy: GraspPolicy {
     var frames: [[Float]] = [], states: [[Float]] = [], taken: [[Float]] = []
     /// Passed on to every `LatentGoalCost` (a critic's cost-to-go as a terminal value).
     public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
+    /// A proposal the search starts from at every re-plan instead of the shifted previous plan
+    /// (an actor's actions rolled through the model): from the context states [1, K, N, D(+P)], the
+    /// K − 1 actions taken between them [1, K − 1, A] and the goal state, `horizon` × A actions.
+    public var proposal: ((_ context: Tensor, _ pastActions: Tensor, _ goal: Tensor) -> [Float])?
     public private(set) var lastPlanCost: Float?
     public private(set) var lastObservedEnergy: Float?
     public var name: String { planner.name }
@@ -154,6 +158,7 @@ public struct PlannerPolicy: GraspPolicy {
         var cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight)
         cost.terminalValue = terminalValue
+        if let proposal { planner.propose(noGrad { proposal(context, past, goalLatent) }) }
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)
         lastPlanCost = plan.cost

@@ -44,6 +44,9 @@ public protocol Planner {
     mutating func advance(by steps: Int)
     /// Forgets the warm start (a new episode).
     mutating func reset()
+    /// Replaces the warm start by `actions` [H·A] (a proposal, e.g. an actor's), so the next
+    /// search starts from it.
+    mutating func propose(_ actions: [Float])
 }
 
 /// The warm start every planner keeps: a mean sequence [H, A] carried from plan to plan.
@@ -61,6 +64,8 @@ public struct WarmStart: Sendable {
     }
 
     mutating func store(_ plan: Plan) { (mean, actionDim) = (plan.actions, plan.actionDim) }
+
+    mutating func propose(_ actions: [Float], bounds: ActionBounds) { mean = actions.map(bounds.clip) }
 
     mutating func advance(by steps: Int) {
         guard let old = mean, steps > 0, actionDim > 0 else { return }

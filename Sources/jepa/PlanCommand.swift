@@ -29,7 +29,9 @@ struct PlanCommand: ParsableCommand {
 
     enum PlannerName: String, ExpressibleByArgument, CaseIterable { case cem, mppi, gradient }
     enum CostName: String, ExpressibleByArgument, CaseIterable { case last, sum }
-    enum PolicyName: String, ExpressibleByArgument, CaseIterable { case planner, actor }
+    enum PolicyName: String, ExpressibleByArgument, CaseIterable { case planner, actor
+        case actorPlanner = "actor+planner"
+    }
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) of an action-conditioned model (kind: action_conditioned).", valueName: "path"))
     var checkpoint: String
@@ -69,7 +71,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Subgoal frames before the goal, from a demonstration by the scripted expert (0 = the goal only).")
     var subgoals = 0
 
-    @Option(help: "Who acts: the planner, or the agent's actor (one forward pass per action; needs --agent).")
+    @Option(help: "Who acts: the planner; the agent's actor (one forward pass per action; needs --agent); or actor+planner (the planner's search starts at every re-plan from the actor's actions rolled through the model; needs --agent).")
     var policy: PolicyName = .planner
 
     @Option(help: ArgumentHelp("Agent checkpoint from jepa train-agent (actor and critic).", valueName: "agent.h5"))
@@ -192,7 +194,7 @@ struct PlanCommand: ParsableCommand {
         let goalCount = subgoalScheme.goalCount(task: task)
         let stageBudget = subgoalSteps ?? max(1, limit / goalCount / execute)
         guard (policy == .planner && criticWeight == 0) || agent != nil else {
-            throw ValidationError("--policy actor and --critic-weight need --agent (an agent checkpoint from jepa train-agent)")
+            throw ValidationError("--policy actor, --policy actor+planner and --critic-weight need --agent (an agent checkpoint from jepa train-agent)")
         }
         let learned = try agent.map(loadAgent)
         if let learned, learned.actor.net.fc1.weight.shape[1] != 2 * agentStateWidth(model) {
@@ -203,13 +205,14 @@ struct PlanCommand: ParsableCommand {
                                   subgoalThreshold: subgoalThreshold,
                                   subgoalSteps: stageBudget, seed: seed)
         if let learned, criticWeight > 0 { planning.terminalValue = criticTerminalValue(learned.critic, weight: criticWeight) }
+        if let learned, policy == .actorPlanner { planning.proposal = actorProposal(learned.actor, model: model, horizon: horizon) }
         if policy == .actor, let learned {
             say("\(task.rawValue) with the actor: \(episodes) episodes, at most \(limit) actions each")
             var actor = ActorPolicy(model: model, actor: learned.actor, subgoalThreshold: subgoalThreshold)
             results.append(try run(policy: &actor, name: "actor", seeds: seeds, world: world.config, directory: outDirectory))
         } else {
             say("\(task.rawValue) with \(planner.rawValue): \(episodes) episodes, at most \(limit) actions each")
-            results.append(try run(policy: &planning, name: planner.rawValue + (criticWeight > 0 ? "+critic" : ""), seeds: seeds,
+            results.append(try run(policy: &planning, name: (policy == .actorPlanner ? "actor+" : "") + planner.rawValue + (criticWeight > 0 ? "+critic" : ""), seeds: seeds,
                                    world: world.config, directory: outDirectory))
         }
         if baselines {

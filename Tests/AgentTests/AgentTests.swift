@@ -4,7 +4,7 @@ import Worlds
 import Checkpoints
 import Foundation
 import NN
-import Planning
+@testable import Planning
 import Tensors
 import Testing
 
@@ -152,5 +152,38 @@ struct OneStepWorld: TrajectoryCost {
         let last = predicted.slice(axis: 1, 1..<2).reshaped([4, model.config.stateDim])
         let values = noGrad { critic(latent: last, goal: goal.reshaped([1, model.config.stateDim]).expanded(to: [4, model.config.stateDim])) }.scalars
         for i in 0..<4 { #expect(abs(withCritic[i] - plain[i] - 2 * values[i]) < 1e-5) }
+    }
+
+    /// actor+planner: the proposal is the actor rolled through the model (its first action on the
+    /// live state, the next on the model's prediction after it), and a planner starts its search there.
+    @Test func theActorProposesAndThePlannerStartsFromIt() throws {
+        let model = try Self.model()
+        var rng = RandomGenerator(seed: 6)
+        let frames = Tensor.uniform([1, 3, 1, 16, 16], using: &rng)
+        let proprio = Tensor.uniform([1, 3, 3], low: 0, high: 6, using: &rng)
+        let states = model.state(latents: model.encode(frames), proprio: proprio)
+        let context = states.slice(axis: 1, 0..<2), goal = states.slice(axis: 1, 2..<3)
+        let past = Tensor.uniform([1, 1, 3], low: -1, high: 1, using: &rng)
+        let width = model.config.stateDim
+        let actor = Actor(latentDim: width, actionDim: 3, hidden: 16, rng: &rng)
+        let proposed = noGrad { actorProposal(actor, model: model, horizon: 2)(context, past, goal) }
+        #expect(proposed.count == 6)
+        let flatGoal = goal.reshaped([1, width])
+        let first = noGrad { actor(latent: context.slice(axis: 1, 1..<2).reshaped([1, width]), goal: flatGoal) }
+        let next = noGrad { model.rollout(latents: context, actions: concat([past, first.reshaped([1, 1, 3])], axis: 1)) }
+        let second = noGrad { actor(latent: next.reshaped([1, width]), goal: flatGoal) }
+        for (got, want) in zip(proposed, first.scalars + second.scalars) { #expect(abs(got - want) < 1e-5) }
+
+        // A planner that is proposed the optimum keeps it: candidate 0 of its first batch is the proposal.
+        let world = OneStepWorld(start: [0.2, -0.3], goal: [0.6, -0.5])
+        var settings = CEMPlanner.Settings()
+        (settings.samples, settings.elites, settings.iterations, settings.initialStd) = (4, 1, 1, 1)
+        var planner = CEMPlanner(settings: settings)
+        planner.propose([5, -5])   // clipped to the bounds on the way in
+        #expect(planner.warm.mean == [1, -1])
+        planner.propose(world.optimum)
+        let plan = planner.plan(world, rng: &rng)
+        let best = noGrad { world.costs(Tensor(world.optimum, shape: [1, 1, 2])) }.item
+        #expect(abs(plan.cost - best) < 1e-6)
     }
 }
