@@ -59,9 +59,13 @@ public struct PlannerPolicy: GraspPolicy {
     public let actionPenalty: Float, proprioWeight: Float
     var rng: RandomGenerator
     /// Subgoals: the planner moves on to the next goal frame once the live frame's energy to the
-    /// current one is below `subgoalThreshold`, or after `subgoalSteps` re-plans on it.
+    /// current one is below `subgoalThreshold`, or after `subgoalSteps` re-plans on it. With
+    /// `subgoalTolerance` (a model with proprioception) it moves on instead once every proprio
+    /// coordinate (gripper x, y, opening, in px) is within that tolerance of the subgoal's: the
+    /// robot knows its own pose exactly, while an energy threshold lets a few px of misalignment pass.
     public let subgoalThreshold: Float, subgoalSteps: Int
-    var goalLatents: [Tensor] = []
+    public var subgoalTolerance: Float?
+    var goalLatents: [Tensor] = [], goalProprio: [[Float]] = []
     public private(set) var stage = 0
     var stageReplans = 0
     /// Recent frames (enough for the predictor's window and the encoder's frame stack), the true
@@ -124,6 +128,7 @@ public struct PlannerPolicy: GraspPolicy {
         goalLatents = zip(goalFrames, goalStates).map { frame, state in
             model.state(latents: model.encode(tensor([frame.map { Float($0) / 255 }])), proprio: proprio([state.vector]))
         }
+        goalProprio = goalStates.map { Array($0.vector.prefix(model.config.proprioDim)) }
         (stage, stageReplans) = (0, 0)
         frames = []
         states = []
@@ -146,7 +151,11 @@ public struct PlannerPolicy: GraspPolicy {
         let context = latents.slice(axis: 1, (frames.count - k)..<frames.count)
         let live = latents.slice(axis: 1, (frames.count - 1)..<frames.count)
         var observed = energyToGoal(live, goalLatents[stage])
-        while stage + 1 < goalLatents.count && (observed < subgoalThreshold || stageReplans >= subgoalSteps) {
+        func reached() -> Bool {
+            guard let tolerance = subgoalTolerance, model.config.proprioDim > 0 else { return observed < subgoalThreshold }
+            return zip(state.vector, goalProprio[stage]).allSatisfy { abs($0 - $1) <= tolerance }
+        }
+        while stage + 1 < goalLatents.count && (reached() || stageReplans >= subgoalSteps) {
             (stage, stageReplans) = (stage + 1, 0)
             planner.reset()
             observed = energyToGoal(live, goalLatents[stage])

@@ -89,6 +89,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")
     var subgoalThreshold: Float = 0.05
 
+    @Option(help: "Models with proprioception: move on from a subgoal once the gripper's x, y and opening are each within this many px of the subgoal's, instead of by --subgoal-threshold.")
+    var subgoalTolerance: Float?
+
     @Option(help: "…or after this many re-plans on it (default: the step limit over the number of goals).")
     var subgoalSteps: Int?
 
@@ -137,6 +140,7 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty and --proprio-weight non-negative")
         }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        if let subgoalTolerance, !(subgoalTolerance >= 0) { throw ValidationError("--subgoal-tolerance must be non-negative, got \(subgoalTolerance)") }
         guard !(phaseSubgoals && liftThenCarry) else { throw ValidationError("--phase-subgoals and --lift-then-carry choose different subgoals; give one") }
         guard subgoals >= 0, subgoalThreshold >= 0, (subgoalSteps ?? 1) >= 1 else {
             throw ValidationError("--subgoals and --subgoal-threshold must be non-negative, --subgoal-steps at least 1")
@@ -184,6 +188,9 @@ struct PlanCommand: ParsableCommand {
         if proprioWeight != nil && c.proprioDim == 0 {
             throw ValidationError("--proprio-weight: \(checkpoint) holds a model without proprioception (model.proprio is false)")
         }
+        if subgoalTolerance != nil && c.proprioDim == 0 {
+            throw ValidationError("--subgoal-tolerance: \(checkpoint) holds a model without proprioception (model.proprio is false)")
+        }
         let outDirectory = out ?? defaultOutDirectory()
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         let seeds = (0..<episodes).map { GraspWorld.episodeSeed(seed: seed, index: $0) }
@@ -205,6 +212,7 @@ struct PlanCommand: ParsableCommand {
                                   subgoalThreshold: subgoalThreshold,
                                   subgoalSteps: stageBudget, seed: seed)
         if let learned, criticWeight > 0 { planning.terminalValue = criticTerminalValue(learned.critic, weight: criticWeight) }
+        planning.subgoalTolerance = subgoalTolerance
         if let learned, policy == .actorPlanner { planning.proposal = actorProposal(learned.actor, model: model, horizon: horizon) }
         if policy == .actor, let learned {
             say("\(task.rawValue) with the actor: \(episodes) episodes, at most \(limit) actions each")
@@ -228,6 +236,7 @@ struct PlanCommand: ParsableCommand {
         if subgoalScheme != .none {
             settings["subgoals"] = phaseSubgoals ? "phases" : liftThenCarry ? "lift_then_carry \(subgoals)" : "\(subgoals)"
             settings["subgoal_threshold"] = "\(subgoalThreshold)"
+            if let subgoalTolerance { settings["subgoal_tolerance"] = "\(subgoalTolerance)" }
             settings["subgoal_steps"] = "\(stageBudget)"
         }
         switch planner {

@@ -247,6 +247,23 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
         }
         #expect(costs[0] != costs[1])   // the proprio distance counts
     }
+
+    /// With a proprio tolerance the subgoal switch reads the gripper's pose, not the energy: a
+    /// huge tolerance passes every subgoal at once, a zero one none (even with an infinite threshold).
+    @Test func subgoalToleranceJudgesThePose() throws {
+        let model = try tinyProprioModel()
+        let world = try tinyWorld()
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (8, 2, 1)
+        for (tolerance, stage) in [(Float(1000), 2), (0, 0)] {
+            var policy = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
+                                       subgoalThreshold: .infinity, seed: 1)
+            policy.subgoalTolerance = tolerance
+            // A step limit long enough for the demonstration (the subgoals) to leave the start pose.
+            _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 12, subgoals: .even(2), policy: &policy)
+            #expect(policy.stage == stage)
+        }
+    }
 }
 
 @Suite struct PhaseSubgoalTests {
