@@ -73,6 +73,8 @@ public struct PlannerPolicy: GraspPolicy {
     var frames: [[Float]] = [], states: [[Float]] = [], taken: [[Float]] = []
     /// Passed on to every `LatentGoalCost` (a critic's cost-to-go as a terminal value).
     public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
+    /// Passed on to every `LatentGoalCost` (constraint terms of the cost).
+    public var constraints: [(_ context: Tensor, _ predicted: Tensor) -> Tensor] = []
     /// A proposal the search starts from at every re-plan instead of the shifted previous plan
     /// (an actor's actions rolled through the model): from the context states [1, K, N, D(+P)], the
     /// K − 1 actions taken between them [1, K − 1, A] and the goal state, `horizon` × A actions.
@@ -167,6 +169,7 @@ public struct PlannerPolicy: GraspPolicy {
         var cost = LatentGoalCost(model: model, context: context, pastActions: past, goal: goalLatent, horizon: horizon,
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight)
         cost.terminalValue = terminalValue
+        cost.constraints = constraints
         if let proposal { planner.propose(noGrad { proposal(context, past, goalLatent) }) }
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)

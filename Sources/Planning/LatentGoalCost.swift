@@ -3,7 +3,7 @@ import Tensors
 
 /// The energy between the world model's predicted latents and the goal's latent, for candidate
 /// action sequences rolled out from the current context: at the last step, or a weighted sum over
-/// the horizon; plus an optional penalty on the actions' magnitude. For a model with
+/// the horizon; plus an optional penalty on the actions' magnitude and constraint terms. For a model with
 /// proprioception, context, goal and predictions are states [latent ‖ proprio] and a step's energy
 /// is the latents' distance + `proprioWeight` × the proprio parts' distance (DINO-WM; 0 leaves the
 /// proprioception only as the predictor's input, as in V-JEPA 2-AC).
@@ -34,6 +34,9 @@ public struct LatentGoalCost: TrajectoryCost {
     /// candidate's cost, so that a short horizon still sees past its end: (last states
     /// [S, N, D(+P)], goal [1, N, D(+P)]) → [S]. Nil: none.
     public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
+    /// Constraint terms added to every candidate's cost (e.g. "don't drop the object"): (context
+    /// [1, K, N, D(+P)], predicted states [S, H, N, D(+P)]) → [S].
+    public var constraints: [(_ context: Tensor, _ predicted: Tensor) -> Tensor] = []
 
     public var actionDim: Int { model.config.actionDim }
 
@@ -72,6 +75,7 @@ public struct LatentGoalCost: TrajectoryCost {
         case let .steps(w): total = (perStep * Tensor(w, shape: [1, horizon])).sum(axes: [1])
         }
         if actionPenalty > 0 { total = total + actions.squared().mean(axes: [1, 2]) * actionPenalty }
+        for constraint in constraints { total = total + constraint(context, predicted) }
         if let terminalValue {
             let last = predicted.slice(axis: 1, (horizon - 1)..<horizon)
             total = total + terminalValue(last.reshaped([s] + Array(last.shape.dropFirst(2))), goal.reshaped(Array(goal.shape.dropFirst())))

@@ -80,6 +80,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "With --agent: add the critic's cost-to-go of the last predicted state, times this weight, to every candidate's cost (a terminal value, for shorter horizons).")
     var criticWeight: Float = 0
 
+    @Option(help: "With --agent holding a hold probe: the cost's \"don't drop the object\" term, weight × how much less the probe reads the predicted states as holding than the live one.")
+    var dropPenalty: Float = 0
+
     @Flag(help: "Take the subgoals where the demonstration changes phase (fingers around the object, held, over the target, set down) instead of evenly in time; --subgoals is then ignored.")
     var phaseSubgoals = false
 
@@ -200,8 +203,8 @@ struct PlanCommand: ParsableCommand {
         var results: [PlanReport.PolicyResult] = []
         let goalCount = subgoalScheme.goalCount(task: task)
         let stageBudget = subgoalSteps ?? max(1, limit / goalCount / execute)
-        guard (policy == .planner && criticWeight == 0) || agent != nil else {
-            throw ValidationError("--policy actor, --policy actor+planner and --critic-weight need --agent (an agent checkpoint from jepa train-agent)")
+        guard (policy == .planner && criticWeight == 0 && dropPenalty == 0) || agent != nil else {
+            throw ValidationError("--policy actor, --policy actor+planner, --critic-weight and --drop-penalty need --agent (an agent checkpoint from jepa train-agent)")
         }
         let learned = try agent.map(loadAgent)
         if let learned, learned.actor.net.fc1.weight.shape[1] != 2 * agentStateWidth(model) {
@@ -213,6 +216,12 @@ struct PlanCommand: ParsableCommand {
                                   subgoalSteps: stageBudget, seed: seed)
         if let learned, criticWeight > 0 { planning.terminalValue = criticTerminalValue(learned.critic, weight: criticWeight) }
         planning.subgoalTolerance = subgoalTolerance
+        if let learned, dropPenalty > 0 {
+            guard let probe = learned.holdProbe else {
+                throw ValidationError("--drop-penalty: \(agent!) has no hold probe (train it with jepa train-agent --hold-probe-episodes N)")
+            }
+            planning.constraints = [holdConstraint(probe, weight: dropPenalty)]
+        }
         if let learned, policy == .actorPlanner { planning.proposal = actorProposal(learned.actor, model: model, horizon: horizon) }
         if policy == .actor, let learned {
             say("\(task.rawValue) with the actor: \(episodes) episodes, at most \(limit) actions each")
@@ -231,6 +240,7 @@ struct PlanCommand: ParsableCommand {
         }
         var settings = ["policy": policy.rawValue, "planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
         if let agent { (settings["agent"], settings["critic_weight"]) = (agent, "\(criticWeight)") }
+        if dropPenalty > 0 { settings["drop_penalty"] = "\(dropPenalty)" }
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
         if subgoalScheme != .none {

@@ -186,4 +186,45 @@ struct OneStepWorld: TrajectoryCost {
         let best = noGrad { world.costs(Tensor(world.optimum, shape: [1, 1, 2])) }.item
         #expect(abs(plan.cost - best) < 1e-6)
     }
+
+    /// The "don't drop the object" term: weight × mean over the horizon of max(0, held(live) −
+    /// held(step)), held read by the probe and clamped to [0, 1]; it joins the cost of every candidate.
+    @Test func theHoldConstraintPenalisesPredictedDrops() throws {
+        let model = try Self.model()
+        var rng = RandomGenerator(seed: 8)
+        let width = model.config.stateDim
+        let probe = HoldProbe(stateWidth: width, rng: &rng)
+        let frames = Tensor.uniform([1, 3, 1, 16, 16], using: &rng)
+        let states = model.state(latents: model.encode(frames), proprio: Tensor.uniform([1, 3, 3], low: 0, high: 6, using: &rng))
+        let context = states.slice(axis: 1, 0..<2), goal = states.slice(axis: 1, 2..<3)
+        var cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 2)
+        let actions = Tensor.uniform([4, 2, 3], low: -1, high: 1, using: &rng)
+        let plain = noGrad { cost.costs(actions) }.scalars
+        cost.constraints = [holdConstraint(probe, weight: 3)]
+        let constrained = noGrad { cost.costs(actions) }.scalars
+        let predicted = noGrad { model.rollout(latents: context.expanded(to: [4, 2, 1, width]),
+                                               actions: concat([Tensor.zeros([4, 1, 3]), actions], axis: 1)) }
+        let held = { (x: Tensor) in noGrad { probe(x.reshaped([x.count / width, width])) }.scalars.map { min(1, max(0, $0)) } }
+        let now = held(context.slice(axis: 1, 1..<2))[0], ahead = held(predicted)
+        for i in 0..<4 {
+            let drop = (0..<2).map { max(0, now - ahead[i * 2 + $0]) }.reduce(0, +) / 2
+            #expect(abs(constrained[i] - plain[i] - 3 * drop) < 1e-5)
+        }
+
+        // Fitted on states that are held iff their first entry is positive, the probe separates them.
+        var xs: [Float] = [], ys: [Float] = []
+        for _ in 0..<200 {
+            let row = (0..<width).map { _ in rng.uniform(-1, 1) }
+            xs += row
+            ys.append(row[0] > 0 ? 1 : 0)
+        }
+        let fitted = HoldProbe(stateWidth: width, rng: &rng)
+        var settings = AgentTraining.Settings()
+        settings.steps = 600
+        let loss = AgentTraining.fit(fitted, states: xs, held: ys, settings: settings)
+        #expect(loss.last! < loss.first!)
+        let read = noGrad { fitted(Tensor(xs, shape: [200, width])) }.scalars
+        #expect(zip(read, ys).filter { ($0 > 0.5) == ($1 > 0.5) }.count >= 180)
+        #expect(fitted.namedParameters().map(\.name) == ["linear.weight", "linear.bias"])
+    }
 }
