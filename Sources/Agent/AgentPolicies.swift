@@ -115,8 +115,10 @@ public struct RecordingPolicy<Inner: GraspPolicy>: GraspPolicy {
         let chosen = inner.actions(frame: frame, state: state)
         noGrad {
             let live = flatState(model, frame: frame, state: state)
+            // The goal the inner policy pursued (it may move on by a step budget or its pose), else by the threshold.
+            if let pursued = inner.goalIndex, goals.indices.contains(pursued) { stage = pursued }
             var e = energy(predicted: live, target: goals[stage], distance: model.config.distance).item
-            while stage + 1 < goals.count && e < subgoalThreshold {
+            while inner.goalIndex == nil && stage + 1 < goals.count && e < subgoalThreshold {
                 stage += 1
                 e = energy(predicted: live, target: goals[stage], distance: model.config.distance).item
             }
@@ -127,6 +129,7 @@ public struct RecordingPolicy<Inner: GraspPolicy>: GraspPolicy {
 
     public var lastPlanCost: Float? { inner.lastPlanCost }
     public var lastObservedEnergy: Float? { inner.lastObservedEnergy }
+    public var goalIndex: Int? { inner.goalIndex }
 
     /// Appends this episode's decisions to `examples`: cost-to-go of decision t = Σ energies of
     /// decisions t+1 … t+horizon (an episode that ended early contributes what it has).

@@ -18,11 +18,14 @@ public protocol GraspPolicy {
     /// and the goal (nil for policies that do not plan).
     var lastPlanCost: Float? { get }
     var lastObservedEnergy: Float? { get }
+    /// Which of the goal frames the policy pursued at its last decision (nil: it does not say).
+    var goalIndex: Int? { get }
 }
 
 extension GraspPolicy {
     public var lastPlanCost: Float? { nil }
     public var lastObservedEnergy: Float? { nil }
+    public var goalIndex: Int? { nil }
 }
 
 /// The scripted expert on the true state: the upper reference.
@@ -81,6 +84,7 @@ public struct PlannerPolicy: GraspPolicy {
     public var proposal: ((_ context: Tensor, _ pastActions: Tensor, _ goal: Tensor) -> [Float])?
     public private(set) var lastPlanCost: Float?
     public private(set) var lastObservedEnergy: Float?
+    public var goalIndex: Int? { stage }
     public var name: String { planner.name }
 
     public init(model: ActionConditionedJEPA, planner: any Planner, horizon: Int, executeSteps: Int,

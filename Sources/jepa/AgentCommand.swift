@@ -37,8 +37,14 @@ struct TrainAgentCommand: ParsableCommand {
     @Option(help: "Cost-to-go target: the sum of the live energies of the next this many decisions.")
     var costHorizon = 5
 
+    @Option(help: "Subgoal frames before the goal, from a demonstration (as jepa plan --subgoals).")
+    var subgoals = 0
+
     @Flag(help: "Subgoals at the demonstration's phase changes (as jepa plan --phase-subgoals).")
     var phaseSubgoals = false
+
+    @Flag(help: "Place as a lift followed by a carry (as jepa plan --lift-then-carry).")
+    var liftThenCarry = false
 
     @Option(help: "Hidden width of the actor and the critic.")
     var hidden = 128
@@ -60,14 +66,20 @@ struct TrainAgentCommand: ParsableCommand {
         let model = try planningModel(loaded, source: checkpoint)
         let world = try planningWorld(config, seed: seed).config
         let limit = maxSteps ?? [GraspTask.reach: 50, .lift: 100, .place: 150][task]!
+        guard subgoals >= 0, !(phaseSubgoals && liftThenCarry) else {
+            throw ValidationError("--subgoals must be non-negative; --phase-subgoals and --lift-then-carry choose different subgoals, give one")
+        }
+        let scheme: SubgoalScheme = phaseSubgoals ? .phases : liftThenCarry ? .liftThenCarry(subgoals) : subgoals > 0 ? .even(subgoals) : .none
+        let stageBudget = max(1, limit / scheme.goalCount(task: task))
         var examples = AgentExamples(latentDim: agentStateWidth(model), actionDim: model.config.actionDim)
         var successes = 0
         for i in 0..<episodes {
             let planner = PlannerPolicy(model: model, planner: CEMPlanner(settings: CEMPlanner.Settings()), horizon: horizon, executeSteps: 1,
-                                        weighting: .uniform(horizon), proprioWeight: PlanCommand.defaultProprioWeight, seed: seed &+ UInt64(i))
+                                        weighting: .uniform(horizon), proprioWeight: PlanCommand.defaultProprioWeight,
+                                        subgoalSteps: stageBudget, seed: seed &+ UInt64(i))
             var recorder = RecordingPolicy(planner, model: model)
             let result = try runGraspEpisode(config: world, task: task, seed: GraspWorld.episodeSeed(seed: seed, index: i), maxSteps: limit,
-                                             subgoals: phaseSubgoals ? .phases : .none, policy: &recorder)
+                                             subgoals: scheme, policy: &recorder)
             recorder.finish(into: &examples, horizon: costHorizon)
             successes += result.success ? 1 : 0
             if isatty(STDERR_FILENO) != 0 {

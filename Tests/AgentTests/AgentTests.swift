@@ -227,4 +227,22 @@ struct OneStepWorld: TrajectoryCost {
         #expect(zip(read, ys).filter { ($0 > 0.5) == ($1 > 0.5) }.count >= 180)
         #expect(fitted.namedParameters().map(\.name) == ["linear.weight", "linear.bias"])
     }
+
+    /// The recorder labels each decision with the goal the planner pursued, also when the planner
+    /// moved on by its step budget (here one re-plan per subgoal), not only by the energy threshold.
+    @Test func recordedGoalsFollowThePlannersStage() throws {
+        let model = try Self.model()
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (8, 2, 1)
+        let planner = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
+                                    subgoalThreshold: 0, subgoalSteps: 1, seed: 1)
+        var recorder = RecordingPolicy(planner, model: model)
+        _ = try runGraspEpisode(config: Self.world, task: .lift, seed: 5, maxSteps: 12, subgoals: .even(2), policy: &recorder)
+        var examples = AgentExamples(latentDim: model.config.stateDim, actionDim: 3)
+        recorder.finish(into: &examples, horizon: 1)
+        let w = model.config.stateDim
+        let goal = { (i: Int) in Array(examples.goals[(i * w)..<((i + 1) * w)]) }
+        #expect(recorder.goalIndex == 2)
+        #expect(goal(0) != goal(1) && goal(1) != goal(2) && goal(2) == goal(examples.count - 1))
+    }
 }
