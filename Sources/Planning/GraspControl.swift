@@ -272,7 +272,8 @@ public enum SubgoalScheme: Equatable, Sendable {
                 goal.objectIndex < state.objects.count && state.objects[goal.objectIndex].held
                     && abs(state.objects[goal.objectIndex].x - goal.targetX) <= 0.5
             }
-            return evenly(lifted, k) + [lifted[lifted.count - 1]] + (over.map { [$0] } ?? [])
+            // A demonstration cut before the target keeps its last state, so the count matches goalCount.
+            return evenly(lifted, k) + [lifted[lifted.count - 1], over ?? carry[carry.count - 1]]
         }
     }
 }

@@ -103,6 +103,13 @@ struct OneStepWorld: TrajectoryCost {
         return model
     }
 
+    /// States [1, T, 1, D + P] of T random frames with random proprioception.
+    static func randomStates(_ model: ActionConditionedJEPA, frames t: Int, rng: inout RandomGenerator) -> Tensor {
+        let frames = Tensor.uniform([1, t, 1, 16, 16], using: &rng)
+        let proprio = Tensor.uniform([1, t, 3], low: 0, high: 6, using: &rng)
+        return model.state(latents: model.encode(frames), proprio: proprio)
+    }
+
     static var world: GraspConfig {
         var world = GraspConfig()
         (world.width, world.height, world.maxOpening, world.fingerLength) = (16, 16, 6, 3)
@@ -138,9 +145,7 @@ struct OneStepWorld: TrajectoryCost {
     @Test func theCriticIsAddedAsATerminalValue() throws {
         let model = try Self.model()
         var rng = RandomGenerator(seed: 5)
-        let frames = Tensor.uniform([1, 2, 1, 16, 16], using: &rng)
-        let proprio = Tensor.uniform([1, 2, 3], low: 0, high: 6, using: &rng)
-        let states = model.state(latents: model.encode(frames), proprio: proprio)
+        let states = Self.randomStates(model, frames: 2, rng: &rng)
         let context = states.slice(axis: 1, 0..<1), goal = states.slice(axis: 1, 1..<2)
         var cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 2)
         let actions = Tensor.uniform([4, 2, 3], low: -1, high: 1, using: &rng)
@@ -159,9 +164,7 @@ struct OneStepWorld: TrajectoryCost {
     @Test func theActorProposesAndThePlannerStartsFromIt() throws {
         let model = try Self.model()
         var rng = RandomGenerator(seed: 6)
-        let frames = Tensor.uniform([1, 3, 1, 16, 16], using: &rng)
-        let proprio = Tensor.uniform([1, 3, 3], low: 0, high: 6, using: &rng)
-        let states = model.state(latents: model.encode(frames), proprio: proprio)
+        let states = Self.randomStates(model, frames: 3, rng: &rng)
         let context = states.slice(axis: 1, 0..<2), goal = states.slice(axis: 1, 2..<3)
         let past = Tensor.uniform([1, 1, 3], low: -1, high: 1, using: &rng)
         let width = model.config.stateDim
@@ -194,8 +197,7 @@ struct OneStepWorld: TrajectoryCost {
         var rng = RandomGenerator(seed: 8)
         let width = model.config.stateDim
         let probe = HoldProbe(stateWidth: width, rng: &rng)
-        let frames = Tensor.uniform([1, 3, 1, 16, 16], using: &rng)
-        let states = model.state(latents: model.encode(frames), proprio: Tensor.uniform([1, 3, 3], low: 0, high: 6, using: &rng))
+        let states = Self.randomStates(model, frames: 3, rng: &rng)
         let context = states.slice(axis: 1, 0..<2), goal = states.slice(axis: 1, 2..<3)
         var cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 2)
         let actions = Tensor.uniform([4, 2, 3], low: -1, high: 1, using: &rng)
