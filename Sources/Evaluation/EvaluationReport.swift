@@ -26,6 +26,18 @@ public struct EvaluationReport: Codable, Sendable {
             (self.path, self.contextFrames, self.horizon, self.window, self.results) = (path, contextFrames, horizon, window, results)
         }
     }
+    /// What one known frame leaves open: energies of the same future frames from 1 and from more
+    /// context frames, at z = 0 and minimised over the latent variable (next-frame models).
+    public struct Continuations: Codable, Sendable {
+        public var startFrame: Int, horizon: Int, episodes: Int
+        /// Size of the latent variable and the candidates it is chosen from (0 and 1 without one).
+        public var latentDim: Int, latentSamples: Int
+        public var energies: [ContinuationEnergy]
+        public init(startFrame: Int, horizon: Int, episodes: Int, latentDim: Int, latentSamples: Int, energies: [ContinuationEnergy]) {
+            (self.startFrame, self.horizon, self.episodes) = (startFrame, horizon, episodes)
+            (self.latentDim, self.latentSamples, self.energies) = (latentDim, latentSamples, energies)
+        }
+    }
     public struct Collapse: Codable, Sendable {
         public var dimensions: Int, samples: Int
         public var meanStd: Double, minStd: Double, deadFraction: Double, effectiveRank: Double
@@ -43,19 +55,22 @@ public struct EvaluationReport: Codable, Sendable {
     public var probes: [Probe]
     public var rollouts: Rollouts?
     public var violations: Violations?
+    public var continuations: Continuations?
     public var collapse: Collapse
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, kind, step, probeData = "probe_data", probeTrainSamples = "probe_train_samples",
-             probeTestSamples = "probe_test_samples", probes, rollouts, violations, collapse, seconds
+             probeTestSamples = "probe_test_samples", probes, rollouts, violations, continuations, collapse, seconds
     }
 
     public init(checkpoint: String, kind: String, step: Int, probeData: String, probeTrainSamples: Int, probeTestSamples: Int,
-                probes: [Probe], rollouts: Rollouts?, violations: Violations?, collapse: Collapse, seconds: Double) {
+                probes: [Probe], rollouts: Rollouts?, violations: Violations?, continuations: Continuations? = nil,
+                collapse: Collapse, seconds: Double) {
         (self.checkpoint, self.kind, self.step, self.probeData) = (checkpoint, kind, step, probeData)
         (self.probeTrainSamples, self.probeTestSamples, self.probes) = (probeTrainSamples, probeTestSamples, probes)
-        (self.rollouts, self.violations, self.collapse, self.seconds) = (rollouts, violations, collapse, seconds)
+        (self.rollouts, self.violations, self.continuations) = (rollouts, violations, continuations)
+        (self.collapse, self.seconds) = (collapse, seconds)
     }
 
     public func json() throws -> Data {
@@ -96,6 +111,15 @@ public struct EvaluationReport: Codable, Sendable {
                 for s in rows { md += "| \(s.category) | \(s.pairs) | \(f(s.pairwiseAccuracy)) | \(f(s.auroc)) |\n" }
                 md += "\n"
             }
+        }
+        if let c = continuations {
+            md += "\n## Continuations\n\nMean energy of frames \(c.startFrame + 1)…\(c.startFrame + c.horizon) predicted open loop "
+                + "from the context frames ending at frame \(c.startFrame), \(c.episodes) held-out episodes: from one frame the motion "
+                + "is ambiguous. "
+                + (c.latentDim > 0 ? "Latent variable z of size \(c.latentDim), the best of \(c.latentSamples) candidates per clip.\n\n"
+                                   : "The model has no latent variable.\n\n")
+                + "| context frames | z = 0 | min over z |\n|---:|---:|---:|\n"
+            for e in c.energies { md += "| \(e.contextFrames) | \(f(e.atZero, 4)) | \(f(e.minOverZ, 4)) |\n" }
         }
         let c = collapse
         md += "\n## Collapse diagnostics\n\nTarget-encoder features of \(c.samples) held-out samples, \(c.dimensions) dimensions.\n\n"

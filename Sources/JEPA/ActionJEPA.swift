@@ -44,6 +44,14 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     /// What each proprioceptive entry is divided by (then ×2 − 1): the grasp world's width, height
     /// and largest finger opening.
     public var proprioScale: [Float] = [64, 64, 16]
+    /// Latent-variable energy (keys as for `kind: video`): the size k of a per-clip latent `z` fed
+    /// to the `recurrent` predictor at every step, to carry what the context cannot determine (from
+    /// one frame, how the balls move). 0: off. Training picks, per clip, the best of
+    /// `latent_samples` candidates (z = 0 and draws from N(0, I)) by teacher-forced energy +
+    /// `latent_penalty`·|z|², so z carries at most log2(latent_samples) bits per clip.
+    public var zDim = 0
+    public var zSamples = 8
+    public var zPenalty: Float = 0
 
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
@@ -51,7 +59,8 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
              convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
              predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
              inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance,
-             proprio, proprioScale = "proprio_scale"
+             proprio, proprioScale = "proprio_scale",
+             zDim = "latent_dim", zSamples = "latent_samples", zPenalty = "latent_penalty"
     }
     public init() {}
 
@@ -92,6 +101,9 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         distance = try c.decode(.distance, default: d.distance)
         proprio = try c.decode(.proprio, default: d.proprio)
         proprioScale = try c.decode(.proprioScale, default: d.proprioScale)
+        zDim = try c.decode(.zDim, default: d.zDim)
+        zSamples = try c.decode(.zSamples, default: d.zSamples)
+        zPenalty = try c.decode(.zPenalty, default: d.zPenalty)
     }
 
     /// The encoder's token grid [h, w].
@@ -174,12 +186,14 @@ public final class ActionConditionedJEPA: WorldModel {
                                            proprioDim: config.proprioDim, rng: &rng)
         case .recurrent:
             predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
-                                           window: config.frames - 1, rng: &rng)
+                                           window: config.frames - 1, zDim: config.zDim, rng: &rng)
         }
         inverseDynamics = config.actionDim > 0
             ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil
         precondition(config.proprioDim == 0 || config.predictor == .gru,
                      "ActionConditionedJEPA: proprioception needs the gru predictor, got \(config.predictor)")
+        precondition(config.zDim == 0 || config.predictor == .recurrent,
+                     "ActionConditionedJEPA: a latent variable needs the recurrent predictor, got \(config.predictor)")
     }
 
     public var checkpointModules: [String: Module] {
@@ -254,7 +268,8 @@ public final class ActionConditionedJEPA: WorldModel {
     /// [B, K − 1 + H, A], the actions taken at every known frame but the last, then the H actions
     /// to roll out. Returns the predicted latents of the next H frames, [B, H, N, D]. The
     /// predictor reads at most its window of most recent frames.
-    public func rollout(latents: Tensor, actions: Tensor) -> Tensor {
+    /// With a latent variable (`latent_dim` > 0), `z` [B, k] is the clips' latent (nil: z = 0).
+    public func rollout(latents: Tensor, actions: Tensor, z: Tensor? = nil) -> Tensor {
         let k = latents.shape[1], horizon = actions.shape[1] - (k - 1)
         precondition(horizon >= 1, "rollout: \(actions.shape[1]) actions for \(k) known frames leave nothing to predict")
         var sequence = (0..<k).map { latents.slice(axis: 1, $0..<($0 + 1)) }
@@ -262,7 +277,7 @@ public final class ActionConditionedJEPA: WorldModel {
         for step in 0..<horizon {
             let end = k + step, start = max(0, end - predictor.window)
             let next = predictor(latents: concat(Array(sequence[start..<end]), axis: 1),
-                                 actions: actions.slice(axis: 1, start..<end))
+                                 actions: actions.slice(axis: 1, start..<end), z: z)
             let last = next.slice(axis: 1, (end - start - 1)..<(end - start))
             sequence.append(last)
             predicted.append(last)
@@ -293,8 +308,15 @@ public final class ActionConditionedJEPA: WorldModel {
             trueProprio.map { energy(predicted: proprioPart(predicted), target: $0.slice(axis: 1, range), distance: config.distance) }
         }
         let inputs = states.slice(axis: 1, 0..<(t - 1))
-        let teacherForced = predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)))
         let next = noGrad { targets.slice(axis: 1, 1..<t) }
+        // Each clip's latent variable: the best of the sampled candidates for its teacher-forced energy.
+        let zClip = config.zDim == 0 ? nil
+            : minimizingLatent(batch: b, size: config.zDim, penalty: config.zPenalty,
+                               inference: .sampled(count: config.zSamples, seed: sigregSeed)) { z in
+                energyPerClip(predicted: visualPart(predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)), z: z)),
+                              target: next, distance: config.distance)
+            }
+        let teacherForced = predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)), z: zClip)
         let prediction = energy(predicted: visualPart(teacherForced), target: next, distance: config.distance)
         var total = prediction * weights.prediction
         var parts = JEPALoss.Parts()
@@ -312,7 +334,7 @@ public final class ActionConditionedJEPA: WorldModel {
             // Frame 1's prediction from frame 0 is the teacher-forced one (the predictor is causal).
             let first = teacherForced.slice(axis: 1, 0..<1)
             let rolled = rollout(latents: concat([states.slice(axis: 1, 0..<1), first], axis: 1),
-                                 actions: actions.slice(axis: 1, 0..<r))
+                                 actions: actions.slice(axis: 1, 0..<r), z: zClip)
             let value = energy(predicted: visualPart(rolled), target: noGrad { targets.slice(axis: 1, 2..<(r + 1)) },
                                distance: config.distance)
             parts.rollout = value.item
@@ -338,6 +360,28 @@ public final class ActionConditionedJEPA: WorldModel {
         parts.covariance = regularized.covariance
         parts.sigreg = regularized.sigreg
         return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
+    }
+
+    /// Per-clip energy [B] of frames `contextFrames ..< contextFrames + horizon` of `latents`
+    /// [B, T, N, D] (target-encoder latents, or states) predicted open loop from the frames before,
+    /// with `actions` [B, contextFrames − 1 + horizon, A]; the latent variable chosen per clip by
+    /// `inference` (the energy is then the minimum over z, without the penalty), returned with it
+    /// (nil for a model without one). No graph.
+    public func continuationEnergy(latents: Tensor, actions: Tensor, contextFrames: Int, horizon: Int,
+                                   inference: LatentInference = .zero) -> (energy: Tensor, z: Tensor?) {
+        precondition(contextFrames >= 1 && horizon >= 1 && latents.shape[1] >= contextFrames + horizon
+                     && actions.shape[1] == contextFrames - 1 + horizon,
+                     "continuationEnergy: \(latents.shape[1]) frames and \(actions.shape[1]) actions for \(contextFrames) context frames and horizon \(horizon)")
+        let context = latents.slice(axis: 1, 0..<contextFrames)
+        let target = visualPart(latents.slice(axis: 1, contextFrames..<(contextFrames + horizon)))
+        func energy(_ z: Tensor?) -> Tensor {
+            energyPerClip(predicted: visualPart(rollout(latents: context, actions: actions, z: z)), target: target, distance: config.distance)
+        }
+        guard config.zDim > 0 else { return (noGrad { energy(nil) }, nil) }
+        let z = minimizingLatent(batch: latents.shape[0], size: config.zDim, penalty: config.zPenalty,
+                                 inference: inference) { energy($0) }
+        if case .optimized = inference { predictor.zeroGrad() }   // the descent touched only z
+        return (noGrad { energy(z) }, z)
     }
 
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.

@@ -40,6 +40,16 @@ public protocol ActionPredictor: Module {
     /// How many past frames the prediction reads (1 = Markov in the latent).
     var window: Int { get }
     func callAsFunction(latents: Tensor, actions: Tensor) -> Tensor
+    /// The prediction with a per-clip latent variable `z` [B, k] (nil: none); only the
+    /// `RecurrentPredictor` takes one.
+    func callAsFunction(latents: Tensor, actions: Tensor, z: Tensor?) -> Tensor
+}
+
+extension ActionPredictor {
+    public func callAsFunction(latents: Tensor, actions: Tensor, z: Tensor?) -> Tensor {
+        precondition(z == nil, "\(type(of: self)) takes no latent variable z")
+        return self(latents: latents, actions: actions)
+    }
 }
 
 /// V-JEPA 2-AC style: per frame one action token followed by the frame's N latent tokens,
@@ -172,13 +182,17 @@ public final class RecurrentPredictor: Module, ActionPredictor {
     public let inProj: Linear
     /// None without actions.
     public let actionEmbed: Linear?
+    /// Embeds the latent variable z [B, k] into the GRU's input at every step (no bias, so z = 0
+    /// is the model without one); none when `zDim` is 0.
+    public let zEmbed: Linear?
     public let cell: GRUCell
     public let outProj: Linear
     public let window: Int
 
-    public init(latentDim: Int, actionDim: Int, hidden: Int, window: Int, rng: inout RandomGenerator) {
+    public init(latentDim: Int, actionDim: Int, hidden: Int, window: Int, zDim: Int = 0, rng: inout RandomGenerator) {
         inProj = Linear(latentDim, hidden, rng: &rng)
         actionEmbed = actionDim > 0 ? Linear(actionDim, hidden, rng: &rng) : nil
+        zEmbed = zDim > 0 ? Linear(zDim, hidden, bias: false, rng: &rng) : nil
         cell = GRUCell(hidden, hidden, rng: &rng)
         outProj = Linear(hidden, latentDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
         Init.scale(outProj.weight, by: 0)   // an untrained predictor predicts "nothing changes"
@@ -186,11 +200,21 @@ public final class RecurrentPredictor: Module, ActionPredictor {
     }
 
     public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
-        let (b, t) = (z.shape[0], z.shape[1])
-        precondition(z.rank == 4 && z.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
-                     "RecurrentPredictor: latents \(z.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
-        var x = inProj(z.reshaped([b, t, -1]))                                   // [B, T, H]
+        self(latents: z, actions: a, z: nil)
+    }
+
+    public func callAsFunction(latents: Tensor, actions a: Tensor, z latent: Tensor?) -> Tensor {
+        let (b, t) = (latents.shape[0], latents.shape[1])
+        precondition(latents.rank == 4 && latents.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+                     "RecurrentPredictor: latents \(latents.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
+        var x = inProj(latents.reshaped([b, t, -1]))                             // [B, T, H]
         if let actionEmbed { x = x + actionEmbed(a) }
+        if let latent {
+            guard let zEmbed else { preconditionFailure("RecurrentPredictor: built without a latent variable; got z \(latent.shape)") }
+            precondition(latent.shape == [b, zEmbed.weight.shape[1]],
+                         "RecurrentPredictor: z must be [\(b), \(zEmbed.weight.shape[1])], got \(latent.shape)")
+            x = x + zEmbed(latent).reshaped([b, 1, -1]).expanded(to: x.shape)
+        }
         var h: Tensor? = nil
         var states: [Tensor] = []
         for step in 0..<t {
@@ -198,6 +222,6 @@ public final class RecurrentPredictor: Module, ActionPredictor {
             states.append(next)
             h = next
         }
-        return z + outProj(concat(states, axis: 1)).reshaped(z.shape)
+        return latents + outProj(concat(states, axis: 1)).reshaped(latents.shape)
     }
 }

@@ -311,6 +311,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             try check(!m.proprioScale.isEmpty && m.proprioScale.allSatisfy { $0 > 0 && $0.isFinite }, key: "model.proprio_scale",
                       "must be a non-empty list of positive scales (one per proprioceptive state entry), got \(m.proprioScale)")
         }
+        try check(m.zDim >= 0, key: "model.latent_dim", "must be non-negative (0: no latent variable), got \(m.zDim)")
+        if m.zDim > 0 {
+            try check(m.predictor == .recurrent, key: "model.latent_dim", "needs predictor: recurrent (the latent variable enters its GRU), got \(m.predictor.rawValue)")
+            try check(m.zSamples >= 1, key: "model.latent_samples", "must be at least 1, got \(m.zSamples)")
+            try check(m.zPenalty >= 0 && m.zPenalty.isFinite, key: "model.latent_penalty", "must be non-negative, got \(m.zPenalty)")
+        }
         if m.predictor == .transformer {
             try check(m.predictorDim % m.predictorHeads == 0, key: "model.predictor_heads", "must divide model.predictor_dim (\(m.predictorDim))")
             try check(m.predictorDim % 8 == 0, key: "model.predictor_dim", "must be a multiple of 8 (sin-cos positions over time, rows and columns), got \(m.predictorDim)")

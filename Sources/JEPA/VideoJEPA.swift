@@ -257,14 +257,6 @@ public final class VideoJEPA: WorldModel {
         return JEPALoss(total: total, prediction: prediction.item, parts: parts, targets: targets)
     }
 
-    /// How the latent of a clip is chosen: none (z = 0), the best of sampled candidates (z = 0 and
-    /// `count − 1` draws from N(0, I)), or gradient descent on z from 0.
-    public enum LatentInference: Sendable {
-        case zero
-        case sampled(count: Int, seed: UInt64)
-        case optimized(steps: Int, learningRate: Float)
-    }
-
     /// Per-clip energy [B] of predicting the target tokens with latents `latent` [B, k] (nil: none).
     /// Differentiable in `latent` and the predictor.
     public func predictionEnergy(context: Tensor, targetAtMask: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
@@ -278,39 +270,13 @@ public final class VideoJEPA: WorldModel {
     /// `inference`. No graph is kept.
     func bestLatents(context: Tensor, targetAtMask: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
                      inference: LatentInference) -> Tensor {
-        let (b, k) = (context.shape[0], config.latentDim)
-        switch inference {
-        case .zero:
-            return Tensor.zeros([b, k])
-        case .sampled(let count, let seed):
-            var rng = RandomGenerator(seed: seed ^ 0x1a7e_47)
-            var best = [Float](repeating: 0, count: b * k)
-            var bestCost = [Float](repeating: .infinity, count: b)
-            for candidate in 0..<max(count, 1) {
-                let z = candidate == 0 ? Tensor.zeros([b, k]) : Tensor.randn([b, k], using: &rng)
-                let e = noGrad { predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
-                                                  targetIndices: targetIndices, latent: z) }.scalars
-                let values = z.scalars
-                for i in 0..<b {
-                    let row = values[(i * k)..<((i + 1) * k)]
-                    let cost = e[i] + config.latentPenalty * row.reduce(0) { $0 + $1 * $1 }
-                    if cost < bestCost[i] { bestCost[i] = cost; best.replaceSubrange((i * k)..<((i + 1) * k), with: row) }
-                }
-            }
-            return Tensor(best, shape: [b, k])
-        case .optimized(let steps, let learningRate):
-            let z = Tensor.zeros([b, k], requiresGrad: true)
-            for _ in 0..<steps {
-                z.grad = nil
-                let e = predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
-                                         targetIndices: targetIndices, latent: z)
-                (e.sum() + (z * z).sum() * config.latentPenalty).backward()
-                guard let g = z.grad else { break }
-                z.assign(z.detached() - g * learningRate)
-            }
-            predictor.zeroGrad()   // the descent touched only z; drop what it left on the predictor
-            return z.detached()
+        let z = minimizingLatent(batch: context.shape[0], size: config.latentDim, penalty: config.latentPenalty,
+                                 inference: inference) { z in
+            predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
+                             targetIndices: targetIndices, latent: z)
         }
+        if case .optimized = inference { predictor.zeroGrad() }   // the descent touched only z; drop what it left on the predictor
+        return z
     }
 
     /// Energy of each clip's target tokens given its context, minimised over the latent

@@ -127,6 +127,21 @@ struct EvalCommand: ParsableCommand {
             try writePNG(linePlot(x: (1...horizon).map(Double.init), series: series), to: outDirectory + "/rollout.png")
         }
 
+        // Continuations: what one frame leaves open, and what the latent variable takes up.
+        var continuations: EvaluationReport.Continuations?
+        if let frameModel = trained as? ActionConditionedJEPA, frameModel.config.actionDim == 0 {
+            let contexts = Array(Set([1, min(frameModel.predictor.window, 4)])).sorted(), start = 8, steps = 3
+            let energies = try continuationEnergies(of: frameModel, datasetPath: probePath, episodes: test, contexts: contexts,
+                                                    clipStart: start, horizon: steps, batch: batch, seed: seed)
+            let c = frameModel.config
+            continuations = .init(startFrame: start, horizon: steps, episodes: test.count, latentDim: c.zDim,
+                                  latentSamples: c.zDim > 0 ? c.zSamples : 1, energies: energies)
+            for e in energies {
+                say(String(format: "  continuation from %d frame(s): z = 0 %.4f", e.contextFrames, e.atZero)
+                    + (e.minOverZ.map { String(format: ", min over z %.4f", $0) } ?? ""))
+            }
+        }
+
         // Violation of expectation.
         var voe: EvaluationReport.Violations?
         if !isGrasp {
@@ -162,7 +177,7 @@ struct EvalCommand: ParsableCommand {
 
         let report = EvaluationReport(checkpoint: checkpoint, kind: config.kind.rawValue, step: step, probeData: probePath,
                                       probeTrainSamples: train.count * perEpisode, probeTestSamples: test.count * perEpisode,
-                                      probes: probes, rollouts: rollouts, violations: voe, collapse: collapse,
+                                      probes: probes, rollouts: rollouts, violations: voe, continuations: continuations, collapse: collapse,
                                       seconds: Date().timeIntervalSince(started))
         try report.json().write(to: URL(fileURLWithPath: outDirectory + "/report.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: outDirectory + "/report.md"), options: .atomic)

@@ -149,4 +149,31 @@ private func temporaryPath(_ name: String) -> String {
         let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 2)
         #expect(throws: EvaluationError.self) { _ = try ViolationScores(path: path, scorer: scorer) }
     }
+
+    /// An untrained predictor repeats the last latent whatever the context, so the continuation
+    /// energy is the same from 1 and from 3 frames and equals the hand-computed "repeat frame
+    /// clipStart" energy; with a latent variable, the minimum over z is never above z = 0.
+    @Test func continuationEnergiesFromOneAndMoreFrames() throws {
+        let path = temporaryPath("continuations") + ".h5"
+        _ = try generateDataset(world: try tinyBalls(), episodes: 5, frames: 8, seed: 2, to: path)
+        var rng = RandomGenerator(seed: 6)
+        let untrained = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        let plain = try continuationEnergies(of: untrained, datasetPath: path, episodes: 1..<5, contexts: [1, 3],
+                                             clipStart: 3, horizon: 2, batch: 3)
+        #expect(plain.map(\.contextFrames) == [1, 3] && plain.allSatisfy { $0.minOverZ == nil })
+        let z = untrained.encode(clips(try tinyBalls(), count: 5, frames: 8, seed: 2).slice(axis: 0, 1..<5))
+        let repeatLast = energyPerClip(predicted: concat([z.slice(axis: 1, 3..<4), z.slice(axis: 1, 3..<4)], axis: 1),
+                                       target: z.slice(axis: 1, 4..<6), distance: .l2).scalars.reduce(0, +) / 4
+        for e in plain { #expect(abs(e.atZero - Double(repeatLast)) <= 1e-6 * max(1, Double(repeatLast)), "\(plain) vs \(repeatLast)") }
+
+        var c = tinyPassiveConfig()
+        (c.zDim, c.zSamples) = (2, 8)
+        let withZ = try ActionConditionedJEPA(config: c, rng: &rng)
+        for p in withZ.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.3, high: 0.3, using: &rng)) }
+        let energies = try continuationEnergies(of: withZ, datasetPath: path, episodes: 0..<5, contexts: [1, 3], clipStart: 3, horizon: 2)
+        #expect(energies.allSatisfy { $0.minOverZ != nil && $0.minOverZ! < $0.atZero })
+        #expect(throws: EvaluationError.self) {
+            _ = try continuationEnergies(of: withZ, datasetPath: path, episodes: 0..<5, contexts: [4], clipStart: 3, horizon: 2)
+        }
+    }
 }
