@@ -27,7 +27,7 @@ public struct CEMPlanner: Planner {
 
     public mutating func plan(_ cost: some TrajectoryCost, rng: inout RandomGenerator) -> Plan {
         let (h, a) = (cost.horizon, cost.actionDim)
-        let start = warm.initial(horizon: h, actionDim: a, bounds: bounds)
+        let start = warm.initial(horizon: h, actionDim: a, bounds: bounds, cost: cost)
         let result = Self.search(cost, mean: start, std: settings.initialStd, iterations: settings.iterations,
                                  settings: settings, bounds: bounds, rng: &rng)
         warm.store(result)

@@ -32,7 +32,7 @@ public struct GradientPlanner: Planner {
 
     public mutating func plan(_ cost: some TrajectoryCost, rng: inout RandomGenerator) -> Plan {
         let s = settings, (h, a) = (cost.horizon, cost.actionDim), n = h * a
-        var start = warm.initial(horizon: h, actionDim: a, bounds: bounds)
+        var start = warm.initial(horizon: h, actionDim: a, bounds: bounds, cost: cost)
         var history: [Float] = []
         if s.cemIterations > 0 {
             let seeded = CEMPlanner.search(cost, mean: start, std: s.cem.initialStd, iterations: s.cemIterations,

@@ -78,8 +78,8 @@ public struct PlannerPolicy: GraspPolicy {
     public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
     /// Passed on to every `LatentGoalCost` (constraint terms of the cost).
     public var constraints: [(_ context: Tensor, _ predicted: Tensor) -> Tensor] = []
-    /// A proposal the search starts from at every re-plan instead of the shifted previous plan
-    /// (an actor's actions rolled through the model): from the context states [1, K, N, D(+P)], the
+    /// A proposal offered at every re-plan (an actor's actions rolled through the model); the
+    /// search starts from the cheaper of it and the shifted previous plan (`Planner.propose`): from the context states [1, K, N, D(+P)], the
     /// K − 1 actions taken between them [1, K − 1, A] and the goal state, `horizon` × A actions.
     public var proposal: ((_ context: Tensor, _ pastActions: Tensor, _ goal: Tensor) -> [Float])?
     public private(set) var lastPlanCost: Float?

@@ -37,7 +37,7 @@ public struct MPPIPlanner: Planner {
     /// The plan is the final mean, or the best sampled candidate if that cost less.
     public mutating func plan(_ cost: some TrajectoryCost, rng: inout RandomGenerator) -> Plan {
         let s = settings
-        var mean = warm.initial(horizon: cost.horizon, actionDim: cost.actionDim, bounds: bounds)
+        var mean = warm.initial(horizon: cost.horizon, actionDim: cost.actionDim, bounds: bounds, cost: cost)
         let n = mean.count, std = [Float](repeating: s.noiseStd, count: n)
         var batch = CandidateBatch(samples: s.samples, start: mean)
         for _ in 0..<s.iterations {

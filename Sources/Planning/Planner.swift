@@ -44,28 +44,36 @@ public protocol Planner {
     mutating func advance(by steps: Int)
     /// Forgets the warm start (a new episode).
     mutating func reset()
-    /// Replaces the warm start by `actions` [H·A] (a proposal, e.g. an actor's), so the next
-    /// search starts from it.
+    /// Offers `actions` [H·A] (a proposal, e.g. an actor's) for the next search to start from: it
+    /// starts from the cheaper of the proposal and the shifted previous plan (the proposal alone
+    /// when there is none), so a poor proposal never displaces a good warm start.
     mutating func propose(_ actions: [Float])
 }
 
-/// The warm start every planner keeps: a mean sequence [H, A] carried from plan to plan.
+/// The warm start every planner keeps: a mean sequence [H, A] carried from plan to plan, and a
+/// proposal offered for the next search only.
 public struct WarmStart: Sendable {
     public private(set) var mean: [Float]?
+    public private(set) var proposal: [Float]?
     var actionDim = 0
 
     public init() {}
 
-    /// The starting mean for a problem of this size: the shifted previous plan, or the middle of
-    /// the bounds.
-    func initial(horizon: Int, actionDim: Int, bounds: ActionBounds) -> [Float] {
-        if let mean, mean.count == horizon * actionDim { return mean }
-        return [Float](repeating: bounds.middle, count: horizon * actionDim)
+    /// The starting mean for a problem of this size and uses up the proposal: the cheaper under
+    /// `cost` of the shifted previous plan and the proposal (both scored in one batch), whichever
+    /// of them exists, or the middle of the bounds.
+    mutating func initial(horizon: Int, actionDim: Int, bounds: ActionBounds, cost: some TrajectoryCost) -> [Float] {
+        let n = horizon * actionDim
+        defer { proposal = nil }
+        let starts = [mean, proposal].compactMap { $0 }.filter { $0.count == n }
+        guard starts.count == 2 else { return starts.first ?? [Float](repeating: bounds.middle, count: n) }
+        let costs = evaluate(cost, starts[0] + starts[1], count: 2)
+        return costs[1] < costs[0] ? starts[1] : starts[0]
     }
 
     mutating func store(_ plan: Plan) { (mean, actionDim) = (plan.actions, plan.actionDim) }
 
-    mutating func propose(_ actions: [Float], bounds: ActionBounds) { mean = actions.map(bounds.clip) }
+    mutating func propose(_ actions: [Float], bounds: ActionBounds) { proposal = actions.map(bounds.clip) }
 
     mutating func advance(by steps: Int) {
         guard let old = mean, steps > 0, actionDim > 0 else { return }
@@ -75,7 +83,7 @@ public struct WarmStart: Sendable {
         mean = Array(old[(s * actionDim)...]) + (0..<s).flatMap { _ in last }
     }
 
-    mutating func reset() { mean = nil }
+    mutating func reset() { (mean, proposal) = (nil, nil) }
 }
 
 /// Evaluates candidates [S, H·A] (flat, row-major) in one batch without a graph.

@@ -183,11 +183,21 @@ struct OneStepWorld: TrajectoryCost {
         (settings.samples, settings.elites, settings.iterations, settings.initialStd) = (4, 1, 1, 1)
         var planner = CEMPlanner(settings: settings)
         planner.propose([5, -5])   // clipped to the bounds on the way in
-        #expect(planner.warm.mean == [1, -1])
+        #expect(planner.warm.proposal == [1, -1] && planner.warm.mean == nil)
         planner.propose(world.optimum)
         let plan = planner.plan(world, rng: &rng)
         let best = noGrad { world.costs(Tensor(world.optimum, shape: [1, 1, 2])) }.item
-        #expect(abs(plan.cost - best) < 1e-6)
+        #expect(abs(plan.cost - best) < 1e-6 && planner.warm.proposal == nil)
+        // A poor proposal does not displace a better warm start: the search starts from the cheaper.
+        planner.propose([-1, 1])
+        let kept = planner.plan(world, rng: &rng)
+        #expect(abs(kept.cost - best) < 1e-6, "\(kept.actions)")
+        // A better proposal does: from a poor warm start, proposing the optimum finds it.
+        planner.reset()
+        planner.propose([-1, 1])
+        _ = planner.plan(world, rng: &rng)
+        planner.propose(world.optimum)
+        #expect(abs(planner.plan(world, rng: &rng).cost - best) < 1e-6)
     }
 
     /// The "don't drop the object" term: weight × mean over the horizon of max(0, held(live) −

@@ -89,7 +89,8 @@ private func planners(iterations: Int) -> [any Planner] {
         #expect(flat.allSatisfy { abs($0 - 0.25) < 1e-6 })
     }
 
-    /// The warm start drops executed steps and repeats the last action; a reset forgets it.
+    /// The warm start drops executed steps and repeats the last action; a reset forgets it. A
+    /// proposal is used once, and only when it costs less than the shifted plan.
     @Test func warmStartShiftsByTheExecutedSteps() {
         var warm = WarmStart()
         warm.store(Plan(actions: [1, 2, 3, 4, 5, 6], horizon: 3, actionDim: 2, cost: 0, iterationCosts: []))
@@ -97,9 +98,19 @@ private func planners(iterations: Int) -> [any Planner] {
         #expect(warm.mean == [3, 4, 5, 6, 5, 6])
         warm.advance(by: 5)
         #expect(warm.mean == [5, 6, 5, 6, 5, 6])
-        #expect(warm.initial(horizon: 2, actionDim: 2, bounds: ActionBounds()) == [0, 0, 0, 0])   // other size: fresh
+        let small = LinearWorldCost(horizon: 2, start: [0, 0], goal: [0, 0])
+        #expect(warm.initial(horizon: 2, actionDim: 2, bounds: ActionBounds(), cost: small) == [0, 0, 0, 0])   // other size: fresh
+        // Cost ‖Σu‖²/4 + 0.1·‖u‖² with goal = start: the smaller sequence wins, either way round.
+        let cost = LinearWorldCost(horizon: 3, start: [0, 0], goal: [0, 0])
+        warm.propose([1, 1, 1, 1, 1, 1], bounds: ActionBounds())
+        #expect(warm.initial(horizon: 3, actionDim: 2, bounds: ActionBounds(), cost: cost) == [1, 1, 1, 1, 1, 1])
+        #expect(warm.proposal == nil)
+        #expect(warm.initial(horizon: 3, actionDim: 2, bounds: ActionBounds(), cost: cost) == [5, 6, 5, 6, 5, 6])
+        warm.propose([9, 9, 9, 9, 9, 9], bounds: ActionBounds(low: -10, high: 10))
+        #expect(warm.initial(horizon: 3, actionDim: 2, bounds: ActionBounds(), cost: cost) == [5, 6, 5, 6, 5, 6])
+        warm.propose([0.5, 0, 0, 0, 0, 0], bounds: ActionBounds())
         warm.reset()
-        #expect(warm.mean == nil)
+        #expect(warm.mean == nil && warm.proposal == nil)
     }
 
     @Test func wilsonIntervalMatchesKnownValues() {
