@@ -68,6 +68,15 @@ public struct PlannerPolicy: GraspPolicy {
     /// robot knows its own pose exactly, while an energy threshold lets a few px of misalignment pass.
     public let subgoalThreshold: Float, subgoalSteps: Int
     public var subgoalTolerance: Float?
+    /// Grasp retry: `holdCheck` reads from the live state whether the object is held (≈ 1) or not
+    /// (≈ 0, e.g. a hold probe). While the policy pursues one of `heldStages` (goals that need the
+    /// object in hand) and the reading is below 0.5 at two decisions running, it goes back to the
+    /// first goal to grasp again: a lost grasp would otherwise leave the planner carrying nothing.
+    /// Two readings, not one, so that a single misread does not open the fingers on a held object.
+    public var regrasp: (holdCheck: (_ live: Tensor) -> Float, heldStages: Range<Int>)?
+    var missedHolds = 0
+    /// Grasp retries in the current episode.
+    public private(set) var regrasps = 0
     var goalLatents: [Tensor] = [], goalProprio: [[Float]] = []
     public private(set) var stage = 0
     var stageReplans = 0
@@ -135,7 +144,7 @@ public struct PlannerPolicy: GraspPolicy {
             model.state(latents: model.encode(tensor([frame.map { Float($0) / 255 }])), proprio: proprio([state.vector]))
         }
         goalProprio = goalStates.map { Array($0.vector.prefix(model.config.proprioDim)) }
-        (stage, stageReplans) = (0, 0)
+        (stage, stageReplans, missedHolds, regrasps) = (0, 0, 0, 0)
         frames = []
         states = []
         taken = []
@@ -165,6 +174,17 @@ public struct PlannerPolicy: GraspPolicy {
             (stage, stageReplans) = (stage + 1, 0)
             planner.reset()
             observed = energyToGoal(live, goalLatents[stage])
+        }
+        if let regrasp, regrasp.heldStages.contains(stage) {
+            missedHolds = noGrad { regrasp.holdCheck(live) } < 0.5 ? missedHolds + 1 : 0
+            if missedHolds >= 2 {
+                (stage, stageReplans, missedHolds) = (0, 0, 0)
+                regrasps += 1
+                planner.reset()
+                observed = energyToGoal(live, goalLatents[stage])
+            }
+        } else {
+            missedHolds = 0
         }
         stageReplans += 1
         lastObservedEnergy = observed
@@ -231,6 +251,13 @@ public enum SubgoalScheme: Equatable, Sendable {
     /// the object, its end (the object lifted), then the state where the place demonstration that
     /// goes on from there has carried the object over the target. Other tasks: `even(k)`.
     case liftThenCarry(Int)
+
+    /// The goals (indices into subgoals + goal) that need the object in hand: lift-then-carry's
+    /// carry over the target, for place; nil otherwise.
+    public func heldStages(task: GraspTask) -> Range<Int>? {
+        guard case .liftThenCarry(let k) = self, task == .place else { return nil }
+        return (k + 1)..<(k + 2)
+    }
 
     /// Goals a policy gets for `task` (subgoals and the goal) when the demonstration has every phase.
     public func goalCount(task: GraspTask) -> Int {

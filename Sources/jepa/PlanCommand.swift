@@ -83,6 +83,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "With --agent holding a hold probe: the cost's \"don't drop the object\" term, weight × how much less the probe reads the predicted states as holding than the live one.")
     var dropPenalty: Float = 0
 
+    @Flag(help: "Place with --lift-then-carry and --agent holding a hold probe: when the probe reads the object as not held at two decisions running during the carry, go back to the first subgoal and grasp again.")
+    var regrasp = false
+
     @Flag(help: "Take the subgoals where the demonstration changes phase (fingers around the object, held, over the target, set down) instead of evenly in time; --subgoals is then ignored.")
     var phaseSubgoals = false
 
@@ -222,6 +225,15 @@ struct PlanCommand: ParsableCommand {
             }
             planning.constraints = [holdConstraint(probe, weight: dropPenalty)]
         }
+        if regrasp {
+            guard let heldStages = subgoalScheme.heldStages(task: task) else {
+                throw ValidationError("--regrasp: needs --task place with --lift-then-carry (the carry is the stage that needs the object in hand)")
+            }
+            guard let probe = learned?.holdProbe else {
+                throw ValidationError("--regrasp: needs --agent with a hold probe (train it with jepa train-agent --hold-probe-episodes N)")
+            }
+            planning.regrasp = ({ live in probe(live.reshaped([1, live.count])).item }, heldStages)
+        }
         if let learned, policy == .actorPlanner { planning.proposal = actorProposal(learned.actor, model: model, horizon: horizon) }
         if policy == .actor, let learned {
             say("\(task.rawValue) with the actor: \(episodes) episodes, at most \(limit) actions each")
@@ -241,6 +253,7 @@ struct PlanCommand: ParsableCommand {
         var settings = ["policy": policy.rawValue, "planner": planner.rawValue, "horizon": "\(horizon)", "execute": "\(execute)", "cost": cost.rawValue]
         if let agent { (settings["agent"], settings["critic_weight"]) = (agent, "\(criticWeight)") }
         if dropPenalty > 0 { settings["drop_penalty"] = "\(dropPenalty)" }
+        if regrasp { settings["regrasp"] = "true" }
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
         if subgoalScheme != .none {

@@ -264,6 +264,28 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
             #expect(policy.stage == stage)
         }
     }
+
+    /// Grasp retry: in the carry stage a hold check reading "not held" twice running sends the
+    /// policy back to the first subgoal; reading "held" lets it go on; one misread is forgiven.
+    @Test func aLostGraspIsRetried() throws {
+        let model = try tinyProprioModel()
+        let world = try tinyWorld()
+        var cem = CEMPlanner.Settings()
+        (cem.samples, cem.elites, cem.iterations) = (8, 2, 1)
+        let scheme = SubgoalScheme.liftThenCarry(1)
+        let held = try #require(scheme.heldStages(task: .place))
+        #expect(held == 2..<3 && SubgoalScheme.liftThenCarry(1).heldStages(task: .lift) == nil && SubgoalScheme.even(3).heldStages(task: .place) == nil)
+        // Two re-plans per goal and no energy threshold: goals 0, 0, 1, 1, then the carry (goal 2) from decision 5.
+        for (readings, stage, regrasps) in [([Float](repeating: 1, count: 8), 2, 0), ([0, 0, 0, 0, 0, 0, 0, 0], 0, 1), ([1, 1, 1, 1, 0, 1, 0, 1], 2, 0)] {
+            var policy = PlannerPolicy(model: model, planner: CEMPlanner(settings: cem), horizon: 2, executeSteps: 1,
+                                       subgoalThreshold: 0, subgoalSteps: 2, seed: 1)
+            var decision = 0
+            policy.regrasp = ({ _ in defer { decision += 1 }; return readings[decision] }, held)
+            let result = try runGraspEpisode(config: world, task: .place, seed: 6, maxSteps: 6, subgoals: scheme, policy: &policy)
+            #expect(!result.success && result.planCosts.count == 6)
+            #expect(policy.stage == stage && policy.regrasps == regrasps, "\(readings): stage \(policy.stage), \(policy.regrasps) regrasps, \(decision) readings")
+        }
+    }
 }
 
 @Suite struct PhaseSubgoalTests {
