@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "ForeignWeightsTests", dependencies: ["Checkpoints", "JEPA", "Config", "NN", "Tensors", "HDF5"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "JEPATests", dependencies: ["JEPA", "Evaluation", "NN", "Tensors", "Worlds", "HDF5"]),
-        .testTarget(name: "DistributedTests", dependencies: ["jepa", "Checkpoints"]),
+        .testTarget(name: "CommandLineTests", dependencies: ["jepa", "Checkpoints"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Planning", "JEPA", "Worlds", "Checkpoints", "NN", "Tensors"]),
         .testTarget(name: "SweepsTests", dependencies: ["Sweeps", "Config", "JEPA"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "JEPA", "NN", "Tensors", "Worlds"]),

@@ -6,27 +6,11 @@ import Testing
 /// installed; CI installs openmpi-bin): two ranks with half the batch each must end with the same
 /// parameters as one process with the whole batch.
 @Suite(.serialized) struct DataParallelTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    /// The `jepa` executable beside this test bundle (the test target depends on it, so it is built).
-    static let jepa = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("jepa").path
+    static let repository = JepaCommand.repository
+    static let jepa = JepaCommand.path
 
     static func run(_ arguments: [String], in directory: String) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        JepaCommand.run(arguments, in: directory)
     }
 
     static var hasMPI: Bool { run(["mpirun", "--version"], in: "/").status == 0 }
