@@ -45,8 +45,8 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     /// and largest finger opening.
     public var proprioScale: [Float] = [64, 64, 16]
     /// Latent-variable energy (keys as for `kind: video`): the size k of a per-clip latent `z` fed
-    /// to the `recurrent` predictor at every step, to carry what the context cannot determine (from
-    /// one frame, how the balls move). 0: off. Training picks, per clip, the best of
+    /// to the `recurrent` or `gru` predictor at every step, to carry what the context cannot
+    /// determine (from one frame, how the balls move). 0: off. Training picks, per clip, the best of
     /// `latent_samples` candidates (z = 0 and draws from N(0, I)) by teacher-forced energy +
     /// `latent_penalty`·|z|², so z carries at most log2(latent_samples) bits per clip.
     public var zDim = 0
@@ -183,7 +183,7 @@ public final class ActionConditionedJEPA: WorldModel {
                                                    mlpRatio: config.mlpRatio, rng: &rng)
         case .gru:
             predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
-                                           proprioDim: config.proprioDim, rng: &rng)
+                                           proprioDim: config.proprioDim, zDim: config.zDim, rng: &rng)
         case .recurrent:
             predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
                                            window: config.frames - 1, zDim: config.zDim, rng: &rng)
@@ -192,8 +192,8 @@ public final class ActionConditionedJEPA: WorldModel {
             ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil
         precondition(config.proprioDim == 0 || config.predictor == .gru,
                      "ActionConditionedJEPA: proprioception needs the gru predictor, got \(config.predictor)")
-        precondition(config.zDim == 0 || config.predictor == .recurrent,
-                     "ActionConditionedJEPA: a latent variable needs the recurrent predictor, got \(config.predictor)")
+        precondition(config.zDim == 0 || config.predictor != .transformer,
+                     "ActionConditionedJEPA: a latent variable needs the gru or recurrent predictor, got \(config.predictor)")
     }
 
     public var checkpointModules: [String: Module] {

@@ -141,11 +141,14 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
     /// without it is unchanged).
     public let proprioEmbed: Linear?
     public let proprioHead: Linear?
+    /// Embeds the latent variable z [B, k] into the GRU's hidden input (no bias: z = 0 is the model
+    /// without one); none when `zDim` is 0. Made last, so the random stream of a model without it is unchanged.
+    public let zEmbed: Linear?
     let latentDim: Int, proprioDim: Int
 
     public var window: Int { 1 }
 
-    public init(latentDim: Int, actionDim: Int, hidden: Int, proprioDim: Int = 0, rng: inout RandomGenerator) {
+    public init(latentDim: Int, actionDim: Int, hidden: Int, proprioDim: Int = 0, zDim: Int = 0, rng: inout RandomGenerator) {
         actionEmbed = Linear(actionDim, hidden, rng: &rng)
         inProj = Linear(latentDim, hidden, rng: &rng)
         cell = GRUCell(hidden, hidden, rng: &rng)
@@ -159,18 +162,33 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
         } else {
             (proprioEmbed, proprioHead) = (nil, nil)
         }
+        zEmbed = zDim > 0 ? Linear(zDim, hidden, bias: false, rng: &rng) : nil
         (self.latentDim, self.proprioDim) = (latentDim, proprioDim)
     }
 
     public func callAsFunction(latents z: Tensor, actions a: Tensor) -> Tensor {
+        self(latents: z, actions: a, z: nil)
+    }
+
+    public func callAsFunction(latents z: Tensor, actions a: Tensor, z latent: Tensor?) -> Tensor {
         let (b, t) = (z.shape[0], z.shape[1])
         precondition(z.rank == 4 && z.shape[2] == 1 && z.shape[3] == latentDim + proprioDim && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
                      "ActionGRUPredictor: states \(z.shape) (expected [B, T, 1, \(latentDim + proprioDim)]) and actions \(a.shape) do not match")
         let action = actionEmbed(a).reshaped([b, t, 1, -1])
-        guard let proprioEmbed, let proprioHead else { return z + outProj(cell(action, inProj(z))) }
-        let visual = z.slice(axis: 3, 0..<latentDim), proprio = z.slice(axis: 3, latentDim..<(latentDim + proprioDim))
-        let h = cell(action, inProj(visual) + proprioEmbed(proprio))
-        return concat([visual + outProj(h), proprio + proprioHead(h)], axis: 3)
+        let visual = proprioDim > 0 ? z.slice(axis: 3, 0..<latentDim) : z
+        var hidden = inProj(visual)                                                      // [B, T, 1, H]
+        if let proprioEmbed { hidden = hidden + proprioEmbed(z.slice(axis: 3, latentDim..<(latentDim + proprioDim))) }
+        if let latent { hidden = hidden + embedded(latent, batch: b).expanded(to: hidden.shape) }
+        let h = cell(action, hidden)
+        guard let proprioHead else { return z + outProj(h) }
+        return concat([visual + outProj(h), z.slice(axis: 3, latentDim..<(latentDim + proprioDim)) + proprioHead(h)], axis: 3)
+    }
+
+    /// z [B, k] embedded as [B, 1, 1, H].
+    func embedded(_ latent: Tensor, batch b: Int) -> Tensor {
+        guard let zEmbed else { preconditionFailure("ActionGRUPredictor: built without a latent variable; got z \(latent.shape)") }
+        precondition(latent.shape == [b, zEmbed.inFeatures], "ActionGRUPredictor: z must be [\(b), \(zEmbed.inFeatures)], got \(latent.shape)")
+        return zEmbed(latent).reshaped([b, 1, 1, -1])
     }
 }
 

@@ -313,7 +313,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         }
         try check(m.zDim >= 0, key: "model.latent_dim", "must be non-negative (0: no latent variable), got \(m.zDim)")
         if m.zDim > 0 {
-            try check(m.predictor == .recurrent, key: "model.latent_dim", "needs predictor: recurrent (the latent variable enters its GRU), got \(m.predictor.rawValue)")
+            try check(m.predictor != .transformer, key: "model.latent_dim", "needs predictor: recurrent or gru (the latent variable enters the GRU), got \(m.predictor.rawValue)")
             try check(m.zSamples >= 1, key: "model.latent_samples", "must be at least 1, got \(m.zSamples)")
             try check(m.zPenalty >= 0 && m.zPenalty.isFinite, key: "model.latent_penalty", "must be non-negative, got \(m.zPenalty)")
         }

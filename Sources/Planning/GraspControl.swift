@@ -87,6 +87,8 @@ public struct PlannerPolicy: GraspPolicy {
     public var terminalValue: ((_ last: Tensor, _ goal: Tensor) -> Tensor)?
     /// Passed on to every `LatentGoalCost` (constraint terms of the cost).
     public var constraints: [(_ context: Tensor, _ predicted: Tensor) -> Tensor] = []
+    /// Passed on to every `LatentGoalCost` (planning with sampled z: [M, k]).
+    public var latentSamples: Tensor?
     /// A proposal offered at every re-plan (an actor's actions rolled through the model); the
     /// search starts from the cheaper of it and the shifted previous plan (`Planner.propose`): from the context states [1, K, N, D(+P)], the
     /// K − 1 actions taken between them [1, K − 1, A] and the goal state, `horizon` × A actions.
@@ -194,6 +196,7 @@ public struct PlannerPolicy: GraspPolicy {
                                   weighting: weighting, actionPenalty: actionPenalty, proprioWeight: proprioWeight)
         cost.terminalValue = terminalValue
         cost.constraints = constraints
+        cost.latentSamples = latentSamples
         if let proposal { planner.propose(noGrad { proposal(context, past, goalLatent) }) }
         let plan = planner.plan(cost, rng: &rng)
         planner.advance(by: executeSteps)

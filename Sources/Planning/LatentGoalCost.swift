@@ -37,6 +37,10 @@ public struct LatentGoalCost: TrajectoryCost {
     /// Constraint terms added to every candidate's cost (e.g. "don't drop the object"): (context
     /// [1, K, N, D(+P)], predicted states [S, H, N, D(+P)]) → [S].
     public var constraints: [(_ context: Tensor, _ predicted: Tensor) -> Tensor] = []
+    /// Planning with sampled z (a world model with a latent variable): M values [M, k] of z; every
+    /// candidate is rolled out under each (one batch of S·M) and its cost is the mean over them —
+    /// a plan that reaches the goal whichever way the undetermined part turns out. Nil: z = 0.
+    public var latentSamples: Tensor?
 
     public var actionDim: Int { model.config.actionDim }
 
@@ -61,10 +65,23 @@ public struct LatentGoalCost: TrajectoryCost {
     public func costs(_ actions: Tensor) -> Tensor {
         let s = actions.shape[0]
         precondition(actions.shape == [s, horizon, actionDim], "LatentGoalCost: candidates \(actions.shape), expected [S, \(horizon), \(actionDim)]")
+        guard let z = latentSamples else { return costs(actions, z: nil) }
+        let m = z.shape[0]
+        precondition(z.rank == 2 && z.shape[1] == model.config.zDim, "LatentGoalCost: z samples \(z.shape), expected [M, \(model.config.zDim)]")
+        // Rows candidate-major: row s·M + j is candidate s under z_j.
+        let repeated = actions.reshaped([s, 1, horizon * actionDim]).expanded(to: [s, m, horizon * actionDim])
+            .reshaped([s * m, horizon, actionDim])
+        let tiled = z.reshaped([1, m, z.shape[1]]).expanded(to: [s, m, z.shape[1]]).reshaped([s * m, z.shape[1]])
+        return costs(repeated, z: tiled).reshaped([s, m]).mean(axes: [1])
+    }
+
+    /// Costs [S] of candidates [S, H, A], each rolled out with its row of `z` [S, k] (nil: none).
+    func costs(_ actions: Tensor, z: Tensor?) -> Tensor {
+        let s = actions.shape[0]
         let k = context.shape[1]
         let latents = context.expanded(to: [s] + Array(context.shape.dropFirst()))
         let all = k > 1 ? concat([pastActions.expanded(to: [s, k - 1, actionDim]), actions], axis: 1) : actions
-        let predicted = model.rollout(latents: latents, actions: all)                         // [S, H, N, D(+P)]
+        let predicted = model.rollout(latents: latents, actions: all, z: z)                   // [S, H, N, D(+P)]
         let diff = predicted - goal
         let distances = model.config.distance == .l1 ? diff.abs() : diff.squared()
         var perStep = model.visualPart(distances).mean(axes: [2, 3])                          // [S, H]

@@ -83,6 +83,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "With --agent holding a hold probe: the cost's \"don't drop the object\" term, weight × how much less the probe reads the predicted states as holding than the live one.")
     var dropPenalty: Float = 0
 
+    @Option(help: "World models with a latent variable (model.latent_dim): score every candidate under this many values of z (z = 0 and draws from N(0, I), fixed for the run) and plan on the mean cost. Default: z = 0 alone.")
+    var latentSamples: Int?
+
     @Flag(help: "Place with --lift-then-carry and --agent holding a hold probe: when the probe reads the object as not held at two decisions running during the carry, go back to the first subgoal and grasp again.")
     var regrasp = false
 
@@ -145,6 +148,7 @@ struct PlanCommand: ParsableCommand {
         guard std > 0, temperature > 0, learningRate > 0, actionPenalty >= 0, (proprioWeight ?? 0) >= 0 else {
             throw ValidationError("--std, --temperature and --learning-rate must be positive, --action-penalty and --proprio-weight non-negative")
         }
+        if let latentSamples, latentSamples < 1 { throw ValidationError("--latent-samples must be at least 1, got \(latentSamples)") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
         if let subgoalTolerance, !(subgoalTolerance >= 0) { throw ValidationError("--subgoal-tolerance must be non-negative, got \(subgoalTolerance)") }
         guard !(phaseSubgoals && liftThenCarry) else { throw ValidationError("--phase-subgoals and --lift-then-carry choose different subgoals; give one") }
@@ -194,6 +198,9 @@ struct PlanCommand: ParsableCommand {
         if proprioWeight != nil && c.proprioDim == 0 {
             throw ValidationError("--proprio-weight: \(checkpoint) holds a model without proprioception (model.proprio is false)")
         }
+        if latentSamples != nil && c.zDim == 0 {
+            throw ValidationError("--latent-samples: \(checkpoint) holds a model without a latent variable (model.latent_dim is 0)")
+        }
         if subgoalTolerance != nil && c.proprioDim == 0 {
             throw ValidationError("--subgoal-tolerance: \(checkpoint) holds a model without proprioception (model.proprio is false)")
         }
@@ -225,6 +232,11 @@ struct PlanCommand: ParsableCommand {
             }
             planning.constraints = [holdConstraint(probe, weight: dropPenalty)]
         }
+        if let latentSamples {
+            var zRNG = RandomGenerator(seed: seed ^ 0x2_1a7e)
+            let zero = Tensor.zeros([1, c.zDim])
+            planning.latentSamples = latentSamples == 1 ? zero : concat([zero, Tensor.randn([latentSamples - 1, c.zDim], using: &zRNG)], axis: 0)
+        }
         if regrasp {
             guard let heldStages = subgoalScheme.heldStages(task: task) else {
                 throw ValidationError("--regrasp: needs --task place with --lift-then-carry (the carry is the stage that needs the object in hand)")
@@ -254,6 +266,7 @@ struct PlanCommand: ParsableCommand {
         if let agent { (settings["agent"], settings["critic_weight"]) = (agent, "\(criticWeight)") }
         if dropPenalty > 0 { settings["drop_penalty"] = "\(dropPenalty)" }
         if regrasp { settings["regrasp"] = "true" }
+        if let latentSamples { settings["latent_samples"] = "\(latentSamples)" }
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
         if subgoalScheme != .none {

@@ -30,6 +30,8 @@ import Testing
             (["--task", "place", "--drop-penalty", "1"], "need --agent"),
             (["--task", "place", "--phase-subgoals", "--lift-then-carry"], "--phase-subgoals and --lift-then-carry"),
             (["--task", "grasp"], "task"),
+            (["--task", "reach", "--latent-samples", "4"], "--latent-samples: "),
+            (["--task", "reach", "--latent-samples", "0"], "--latent-samples must be at least 1"),
         ] {
             let result = JepaCommand.run(base + arguments, in: dir)
             #expect(result.status != 0 && result.output.contains(message), "\(arguments): \(result.output)")

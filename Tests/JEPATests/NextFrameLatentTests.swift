@@ -95,7 +95,7 @@ import Testing
         func message(_ yaml: String) -> String {
             do { _ = try load(yaml); return "" } catch { return "\(error)" }
         }
-        #expect(message("kind: next_frame\nmodel: {latent_dim: 2, predictor: transformer}").contains("model.latent_dim: needs predictor: recurrent"))
+        #expect(message("kind: next_frame\nmodel: {latent_dim: 2, predictor: transformer}").contains("model.latent_dim: needs predictor: recurrent or gru"))
         #expect(message("kind: next_frame\nmodel: {latent_dim: 2, latent_samples: 0}").contains("model.latent_samples: must be at least 1"))
         #expect(message("kind: next_frame\nmodel: {latent_dim: -1}").contains("model.latent_dim: must be non-negative"))
         #expect(message("kind: next_frame\nmodel: {latent_dim: 2, latent_penalty: -1}").contains("model.latent_penalty"))

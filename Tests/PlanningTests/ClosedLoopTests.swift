@@ -182,11 +182,11 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
 }
 
 /// The tiny model with proprioception (scales of the 16×16 test world).
-private func tinyProprioModel() throws -> ActionConditionedJEPA {
+private func tinyProprioModel(zDim: Int = 0) throws -> ActionConditionedJEPA {
     var c = ActionJEPAConfig()
     (c.frames, c.imageSize, c.patch, c.predictor) = (4, 16, 4, .gru)
     (c.encoderDim, c.encoderDepth, c.encoderHeads, c.pooledDim, c.gruHidden, c.inverseDynamicsHidden) = (16, 1, 2, 8, 12, 8)
-    (c.distance, c.proprio, c.proprioScale) = (.l2, true, [16, 16, 6])
+    (c.distance, c.proprio, c.proprioScale, c.zDim) = (.l2, true, [16, 16, 6], zDim)
     var rng = RandomGenerator(seed: 3)
     let model = try ActionConditionedJEPA(config: c, rng: &rng)
     for p in model.predictor.parameters() where p.scalars.allSatisfy({ $0 == 0 }) {
@@ -263,6 +263,38 @@ private func tinyProprioModel() throws -> ActionConditionedJEPA {
             _ = try runGraspEpisode(config: world, task: .lift, seed: 5, maxSteps: 12, subgoals: .even(2), policy: &policy)
             #expect(policy.stage == stage)
         }
+    }
+
+    /// Planning with sampled z: a candidate's cost is the mean of its costs under each z (checked
+    /// one z at a time), z = 0 alone is the plain cost, and the predictor's z path has exact gradients.
+    @Test func plansAreScoredUnderEverySampledLatent() throws {
+        let model = try tinyProprioModel(zDim: 2)
+        var rng = RandomGenerator(seed: 9)
+        let states = model.state(latents: model.encode(Tensor.uniform([1, 2, 1, 16, 16], low: 0, high: 1, using: &rng)),
+                                 proprio: Tensor.uniform([1, 2, 3], low: 0, high: 16, using: &rng))
+        let context = states.slice(axis: 1, 0..<1), goal = states.slice(axis: 1, 1..<2)
+        var cost = LatentGoalCost(model: model, context: context, goal: goal, horizon: 3, weighting: .uniform(3), proprioWeight: 2)
+        let actions = Tensor.uniform([4, 3, 3], low: -1, high: 1, using: &rng)
+        let plain = noGrad { cost.costs(actions) }.scalars
+        let z = Tensor.randn([3, 2], using: &rng)
+        let one = { (row: Int) -> [Float] in
+            noGrad { cost.costs(actions, z: z.slice(axis: 0, row..<(row + 1)).expanded(to: [4, 2])) }.scalars
+        }
+        let expected = (0..<4).map { s in (0..<3).map { one($0)[s] }.reduce(0, +) / 3 }
+        cost.latentSamples = z
+        let sampled = noGrad { cost.costs(actions) }.scalars
+        for (a, b) in zip(sampled, expected) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+        #expect(sampled != plain)
+        cost.latentSamples = Tensor.zeros([1, 2])
+        #expect(noGrad { cost.costs(actions) }.scalars == plain)
+
+        let predictor = try #require(model.predictor as? ActionGRUPredictor)
+        let input = Tensor.uniform([2, 1, 1, model.config.stateDim], low: -1, high: 1, using: &rng)
+        let a = Tensor.uniform([2, 1, 3], low: -1, high: 1, using: &rng)
+        let bad = GradientCheck.mismatches([Tensor.uniform([2, 2], low: -1, high: 1, using: &rng, requiresGrad: true), predictor.zEmbed!.weight]) {
+            predictor(latents: input, actions: a, z: $0[0]).squared().sum()
+        }
+        #expect(bad.isEmpty, "\(bad.prefix(5))")
     }
 
     /// Grasp retry: in the carry stage a hold check reading "not held" twice running sends the
