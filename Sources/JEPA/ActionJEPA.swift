@@ -307,16 +307,15 @@ public final class ActionConditionedJEPA: WorldModel {
         func proprioError(_ predicted: Tensor, _ range: Range<Int>) -> Tensor? {
             trueProprio.map { energy(predicted: proprioPart(predicted), target: $0.slice(axis: 1, range), distance: config.distance) }
         }
-        let inputs = states.slice(axis: 1, 0..<(t - 1))
+        let inputs = states.slice(axis: 1, 0..<(t - 1)), taken = actions.slice(axis: 1, 0..<(t - 1))
         let next = noGrad { targets.slice(axis: 1, 1..<t) }
         // Each clip's latent variable: the best of the sampled candidates for its teacher-forced energy.
         let zClip = config.zDim == 0 ? nil
             : minimizingLatent(batch: b, size: config.zDim, penalty: config.zPenalty,
-                               inference: .sampled(count: config.zSamples, seed: sigregSeed)) { z in
-                energyPerClip(predicted: visualPart(predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)), z: z)),
-                              target: next, distance: config.distance)
+                               inference: .sampled(count: config.zSamples, seed: sigregSeed), model: predictor) { z in
+                energyPerClip(predicted: visualPart(predictor(latents: inputs, actions: taken, z: z)), target: next, distance: config.distance)
             }
-        let teacherForced = predictor(latents: inputs, actions: actions.slice(axis: 1, 0..<(t - 1)), z: zClip)
+        let teacherForced = predictor(latents: inputs, actions: taken, z: zClip)
         let prediction = energy(predicted: visualPart(teacherForced), target: next, distance: config.distance)
         var total = prediction * weights.prediction
         var parts = JEPALoss.Parts()
@@ -379,8 +378,7 @@ public final class ActionConditionedJEPA: WorldModel {
         }
         guard config.zDim > 0 else { return (noGrad { energy(nil) }, nil) }
         let z = minimizingLatent(batch: latents.shape[0], size: config.zDim, penalty: config.zPenalty,
-                                 inference: inference) { energy($0) }
-        if case .optimized = inference { predictor.zeroGrad() }   // the descent touched only z
+                                 inference: inference, model: predictor) { energy($0) }
         return (noGrad { energy(z) }, z)
     }
 

@@ -176,12 +176,13 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
                      "ActionGRUPredictor: states \(z.shape) (expected [B, T, 1, \(latentDim + proprioDim)]) and actions \(a.shape) do not match")
         let action = actionEmbed(a).reshaped([b, t, 1, -1])
         let visual = proprioDim > 0 ? z.slice(axis: 3, 0..<latentDim) : z
+        let proprio = proprioDim > 0 ? z.slice(axis: 3, latentDim..<(latentDim + proprioDim)) : nil
         var hidden = inProj(visual)                                                      // [B, T, 1, H]
-        if let proprioEmbed { hidden = hidden + proprioEmbed(z.slice(axis: 3, latentDim..<(latentDim + proprioDim))) }
+        if let proprioEmbed, let proprio { hidden = hidden + proprioEmbed(proprio) }
         if let latent { hidden = hidden + embedded(latent, batch: b).expanded(to: hidden.shape) }
         let h = cell(action, hidden)
-        guard let proprioHead else { return z + outProj(h) }
-        return concat([visual + outProj(h), z.slice(axis: 3, latentDim..<(latentDim + proprioDim)) + proprioHead(h)], axis: 3)
+        guard let proprioHead, let proprio else { return z + outProj(h) }
+        return concat([visual + outProj(h), proprio + proprioHead(h)], axis: 3)
     }
 
     /// z [B, k] embedded as [B, 1, 1, H].

@@ -1,3 +1,4 @@
+import NN
 import Tensors
 
 /// How the latent variable z of a clip is chosen: none (z = 0), the best of sampled candidates
@@ -9,10 +10,10 @@ public enum LatentInference: Sendable {
 }
 
 /// The latent z [B, k] minimising each clip's `energy(z)` [B] + `penalty`·|z|² under `inference`.
-/// `energy` must be differentiable in z for `.optimized`; the caller drops the gradients the
-/// descent leaves on the model's parameters. The result carries no graph.
+/// `energy` must be differentiable in z for `.optimized`; the descent touches only z, so the
+/// gradients it leaves on `model`'s parameters are dropped. The result carries no graph.
 public func minimizingLatent(batch b: Int, size k: Int, penalty: Float, inference: LatentInference,
-                             energy: (Tensor) -> Tensor) -> Tensor {
+                             model: Module, energy: (Tensor) -> Tensor) -> Tensor {
     switch inference {
     case .zero:
         return Tensor.zeros([b, k])
@@ -39,6 +40,7 @@ public func minimizingLatent(batch b: Int, size k: Int, penalty: Float, inferenc
             guard let g = z.grad else { break }
             z.assign(z.detached() - g * learningRate)
         }
+        model.zeroGrad()
         return z.detached()
     }
 }

@@ -270,13 +270,11 @@ public final class VideoJEPA: WorldModel {
     /// `inference`. No graph is kept.
     func bestLatents(context: Tensor, targetAtMask: Tensor, contextIndices: [[Int]], targetIndices: [[Int]],
                      inference: LatentInference) -> Tensor {
-        let z = minimizingLatent(batch: context.shape[0], size: config.latentDim, penalty: config.latentPenalty,
-                                 inference: inference) { z in
+        minimizingLatent(batch: context.shape[0], size: config.latentDim, penalty: config.latentPenalty,
+                         inference: inference, model: predictor) { z in
             predictionEnergy(context: context, targetAtMask: targetAtMask, contextIndices: contextIndices,
                              targetIndices: targetIndices, latent: z)
         }
-        if case .optimized = inference { predictor.zeroGrad() }   // the descent touched only z; drop what it left on the predictor
-        return z
     }
 
     /// Energy of each clip's target tokens given its context, minimised over the latent

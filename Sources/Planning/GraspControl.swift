@@ -90,8 +90,9 @@ public struct PlannerPolicy: GraspPolicy {
     /// Passed on to every `LatentGoalCost` (planning with sampled z: [M, k]).
     public var latentSamples: Tensor?
     /// A proposal offered at every re-plan (an actor's actions rolled through the model); the
-    /// search starts from the cheaper of it and the shifted previous plan (`Planner.propose`): from the context states [1, K, N, D(+P)], the
-    /// K − 1 actions taken between them [1, K − 1, A] and the goal state, `horizon` × A actions.
+    /// search starts from the cheaper of it and the shifted previous plan (`Planner.propose`).
+    /// From the context states [1, K, N, D(+P)], the K − 1 actions taken between them
+    /// [1, K − 1, A] and the goal state: `horizon` × A actions.
     public var proposal: ((_ context: Tensor, _ pastActions: Tensor, _ goal: Tensor) -> [Float])?
     public private(set) var lastPlanCost: Float?
     public private(set) var lastObservedEnergy: Float?
