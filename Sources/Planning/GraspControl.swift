@@ -240,6 +240,39 @@ public struct GraspEpisodeResult: Sendable {
     public var goalFrame: [UInt8]
     /// The subgoal frames given to the policy before the goal (from the expert's demonstration).
     public var subgoalFrames: [[UInt8]]
+    /// How far a lift or place got, read from the true state after every action.
+    public var milestones = GraspMilestones()
+}
+
+/// The stages of a lift or place an episode reached, from the true state after every action: where a
+/// failed episode stopped (never grasped, dropped on the way, set down off target). All nil/0 for reach.
+public struct GraspMilestones: Codable, Sendable, Equatable {
+    /// The first action after which the goal's object was held.
+    public var firstHeld: Int?
+    /// The first action after which it was held off the floor (its bottom ≥ 2 px above it).
+    public var firstLifted: Int?
+    /// The first action after which it was held within the goal's tolerance of the target x (place).
+    public var firstOverTarget: Int?
+    /// How many times the object went from held to not held.
+    public var releases = 0
+    /// Where the object ended: |x − target x| (place), nil for other tasks.
+    public var finalDistanceToTarget: Float?
+    public init() {}
+
+    /// Updates the record with the state after action `step` (1-based); `wasHeld` is the object's
+    /// held flag before that action.
+    mutating func observe(_ state: GraspState, after step: Int, wasHeld: Bool, goal: GraspGoal) {
+        guard goal.task != .reach, goal.objectIndex < state.objects.count else { return }
+        let o = state.objects[goal.objectIndex]
+        if o.held {
+            if firstHeld == nil { firstHeld = step }
+            if firstLifted == nil && o.bottom <= goal.floorY - 2 { firstLifted = step }
+            if goal.task == .place && firstOverTarget == nil && abs(o.x - goal.targetX) <= goal.tolerance { firstOverTarget = step }
+        } else if wasHeld {
+            releases += 1
+        }
+        if goal.task == .place { finalDistanceToTarget = abs(o.x - goal.targetX) }
+    }
 }
 
 /// Where a policy's subgoals come from: states of a demonstration by the noise-free scripted expert
@@ -342,8 +375,10 @@ public func runGraspEpisode(config: GraspConfig, task: GraspTask, seed: UInt64, 
             result.observedEnergies.append(policy.lastObservedEnergy ?? .nan)
         }
         for action in actions where !result.success && result.steps < maxSteps {
+            let wasHeld = goal.objectIndex < simulator.state.objects.count && simulator.state.objects[goal.objectIndex].held
             simulator.step(action)
             result.steps += 1
+            result.milestones.observe(simulator.state, after: result.steps, wasHeld: wasHeld, goal: goal)
             simulator.render(into: &frame)
             if recordFrames { result.frames.append(frame) }
             result.success = goal.isSuccess(simulator.state)

@@ -14,6 +14,11 @@ public struct PlanReport: Codable, Sendable {
         /// Seconds per decision (a re-plan for a planner, one forward pass for the actor): median and 95th percentile.
         public var planSecondsMedian: Double?, planSecondsP95: Double?
         public var replans: Int
+        /// Lift and place: episodes in which the object was ever held, held off the floor, held over the target
+        /// (place), and the object's releases summed over the episodes — where the failures stopped.
+        public var held: Int, lifted: Int, overTarget: Int, releases: Int
+        /// Place: the median over episodes of where the object ended, |x − target x| in px.
+        public var medianFinalDistance: Double?
 
         public init(policy: String, outcomes: [GraspEpisodeResult], planSeconds: [Double]) {
             self.policy = policy
@@ -28,6 +33,13 @@ public struct PlanReport: Codable, Sendable {
             replans = sorted.count
             planSecondsMedian = sorted.isEmpty ? nil : quantile(sorted, 0.5)
             planSecondsP95 = sorted.isEmpty ? nil : quantile(sorted, 0.95)
+            let m = outcomes.map(\.milestones)
+            held = m.filter { $0.firstHeld != nil }.count
+            lifted = m.filter { $0.firstLifted != nil }.count
+            overTarget = m.filter { $0.firstOverTarget != nil }.count
+            releases = m.map(\.releases).reduce(0, +)
+            let distances = m.compactMap(\.finalDistanceToTarget).map(Double.init).sorted()
+            medianFinalDistance = distances.isEmpty ? nil : quantile(distances, 0.5)
         }
     }
 
@@ -64,6 +76,17 @@ public struct PlanReport: Codable, Sendable {
             md += "| \(r.policy) | \(r.successes)/\(r.episodes) (\(String(format: "%.0f", 100 * r.successRate)) %) "
             md += "| \(String(format: "%.0f–%.0f %%", 100 * r.interval95[0], 100 * r.interval95[1])) "
             md += "| \(f(r.meanStepsToSuccess, "%.1f")) | \(f(r.planSecondsMedian, "%.3f")) | \(f(r.planSecondsP95, "%.3f")) |\n"
+        }
+        guard task == "lift" || task == "place" else { return md }
+        let place = task == "place"
+        md += "\nHow far the episodes got (true state): episodes in which the object was ever held, held off the floor"
+        md += place ? ", held over the target; releases summed over episodes; median final |x − target| of the object.\n\n"
+            : "; releases summed over episodes.\n\n"
+        md += "| policy | held | off the floor |\(place ? " over target |" : "") releases |\(place ? " median final distance (px) |" : "")\n"
+        md += "|---|---:|---:|\(place ? "---:|" : "")---:|\(place ? "---:|" : "")\n"
+        for r in results {
+            md += "| \(r.policy) | \(r.held) | \(r.lifted) |\(place ? " \(r.overTarget) |" : "") \(r.releases) |"
+            md += place ? " \(f(r.medianFinalDistance, "%.1f")) |\n" : "\n"
         }
         return md
     }

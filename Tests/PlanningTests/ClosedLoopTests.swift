@@ -122,6 +122,33 @@ private func goalCost(_ model: ActionConditionedJEPA, horizon: Int, weighting: L
         #expect(reached.success && reached.steps > 0 && reached.steps < 60)
     }
 
+    /// The milestones follow the true state: the expert's place holds, lifts, carries the object over
+    /// the target in that order and lets go once, ending within tolerance; a policy that never moves
+    /// reaches none of them. The report counts them per policy.
+    @Test func milestonesRecordHowFarAnEpisodeGot() throws {
+        struct Still: GraspPolicy {
+            var name: String { "still" }
+            mutating func begin(goal: GraspGoal, goalFrames: [[UInt8]], goalStates: [GraspState]) {}
+            mutating func actions(frame: [UInt8], state: GraspState) -> [[Float]] { [[0, 0, 0]] }
+        }
+        let config = GraspConfig()
+        var expert = ExpertPolicy(config: config)
+        let placed = try runGraspEpisode(config: config, task: .place, seed: 11, maxSteps: 120, policy: &expert)
+        let m = placed.milestones
+        #expect(placed.success)
+        let held = try #require(m.firstHeld), lifted = try #require(m.firstLifted), over = try #require(m.firstOverTarget)
+        #expect(held <= lifted && lifted <= over && over <= placed.steps)
+        #expect(m.releases == 1 && m.finalDistanceToTarget.map { $0 <= config.placeTolerance } == true)
+        var still = Still()
+        let idle = try runGraspEpisode(config: config, task: .place, seed: 11, maxSteps: 10, policy: &still)
+        #expect(idle.milestones.firstHeld == nil && idle.milestones.firstLifted == nil && idle.milestones.releases == 0)
+        #expect(idle.milestones.finalDistanceToTarget.map { $0 > config.placeTolerance } == true)
+        let report = PlanReport.PolicyResult(policy: "x", outcomes: [placed, idle], planSeconds: [])
+        #expect((report.held, report.lifted, report.overTarget, report.releases) == (1, 1, 1, 1))
+        let reach = try runGraspEpisode(config: config, task: .reach, seed: 3, maxSteps: 60, policy: &expert)
+        #expect(reach.milestones == GraspMilestones())
+    }
+
     /// A model without actions, or a goal frame the model cannot take, is a clear error.
     @Test func badPlanningInputsAreErrors() throws {
         var c = ActionJEPAConfig.passive
