@@ -286,14 +286,16 @@ public enum SubgoalScheme: Equatable, Sendable {
     case phases
     /// Place as a lift followed by a carry: k states evenly spaced over a demonstration of lifting
     /// the object, its end (the object lifted), then the state where the place demonstration that
-    /// goes on from there has carried the object over the target. Other tasks: `even(k)`.
-    case liftThenCarry(Int)
+    /// goes on from there has carried the object over the target; with `setDown`, also the state
+    /// where it has lowered the object onto the floor at the target, still held, just before it lets
+    /// go (so the release comes only once the object is down where it belongs). Other tasks: `even(k)`.
+    case liftThenCarry(Int, setDown: Bool = false)
 
     /// The goals (indices into subgoals + goal) that need the object in hand: lift-then-carry's
-    /// carry over the target, for place; nil otherwise.
+    /// carry over the target (and set-down), for place; nil otherwise.
     public func heldStages(task: GraspTask) -> Range<Int>? {
-        guard case .liftThenCarry(let k) = self, task == .place else { return nil }
-        return (k + 1)..<(k + 2)
+        guard case .liftThenCarry(let k, let setDown) = self, task == .place else { return nil }
+        return (k + 1)..<(k + (setDown ? 3 : 2))
     }
 
     /// Goals a policy gets for `task` (subgoals and the goal) when the demonstration has every phase.
@@ -302,7 +304,7 @@ public enum SubgoalScheme: Equatable, Sendable {
         case .none: return 1
         case .even(let k): return k + 1
         case .phases: return task == .place ? 5 : task == .lift ? 3 : 1
-        case .liftThenCarry(let k): return task == .place ? k + 3 : k + 1
+        case .liftThenCarry(let k, let setDown): return task == .place ? k + (setDown ? 4 : 3) : k + 1
         }
     }
 
@@ -327,17 +329,17 @@ public enum SubgoalScheme: Equatable, Sendable {
         case .phases:
             let demo = demonstration(from: start, goal)
             return phaseKeyframes(states: demo.states, actions: demo.actions, goal: goal).map { demo.states[$0] }
-        case .liftThenCarry(let k):
+        case .liftThenCarry(let k, let setDown):
             guard goal.task == .place else { return SubgoalScheme.even(k).states(start: start, goal: goal, config: config, maxSteps: maxSteps) }
             let lift = GraspGoal(task: .lift, objectIndex: goal.objectIndex, tolerance: 0, liftHeight: config.liftHeight, floorY: goal.floorY)
             let lifted = demonstration(from: start, lift).states
-            let carry = demonstration(from: lifted[lifted.count - 1], goal).states
-            let over = carry.first { state in
-                goal.objectIndex < state.objects.count && state.objects[goal.objectIndex].held
-                    && abs(state.objects[goal.objectIndex].x - goal.targetX) <= 0.5
-            }
+            let carry = demonstration(from: lifted[lifted.count - 1], goal)
+            func held(_ state: GraspState) -> Bool { goal.objectIndex < state.objects.count && state.objects[goal.objectIndex].held }
+            let over = carry.states.first { held($0) && abs($0.objects[goal.objectIndex].x - goal.targetX) <= 0.5 }
+            let release = carry.actions.indices.first { held(carry.states[$0]) && carry.actions[$0] == [0, 0, -1] }
             // A demonstration cut before the target keeps its last state, so the count matches goalCount.
-            return evenly(lifted, k) + [lifted[lifted.count - 1], over ?? carry[carry.count - 1]]
+            let last = carry.states[carry.states.count - 1]
+            return evenly(lifted, k) + [lifted[lifted.count - 1], over ?? last] + (setDown ? [release.map { carry.states[$0] } ?? last] : [])
         }
     }
 }

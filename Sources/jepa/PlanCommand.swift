@@ -95,6 +95,9 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Place: take the --subgoals evenly over a demonstration of lifting the object, then add the lifted state and the state with the object carried over the target (a lift followed by a carry). Other tasks: as --subgoals.")
     var liftThenCarry = false
 
+    @Flag(help: "With --lift-then-carry: one more subgoal after the carry, the object lowered onto the floor at the target and still held, so that the fingers open only once it is down there.")
+    var setDown = false
+
     @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")
     var subgoalThreshold: Float = 0.05
 
@@ -152,6 +155,7 @@ struct PlanCommand: ParsableCommand {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
         if let subgoalTolerance, !(subgoalTolerance >= 0) { throw ValidationError("--subgoal-tolerance must be non-negative, got \(subgoalTolerance)") }
         guard !(phaseSubgoals && liftThenCarry) else { throw ValidationError("--phase-subgoals and --lift-then-carry choose different subgoals; give one") }
+        guard !setDown || (liftThenCarry && task == .place) else { throw ValidationError("--set-down: needs --task place with --lift-then-carry") }
         guard subgoals >= 0, subgoalThreshold >= 0, (subgoalSteps ?? 1) >= 1 else {
             throw ValidationError("--subgoals and --subgoal-threshold must be non-negative, --subgoal-steps at least 1")
         }
@@ -163,7 +167,7 @@ struct PlanCommand: ParsableCommand {
     var limit: Int { maxSteps ?? [GraspTask.reach: 50, .lift: 100, .place: 150][task]! }
 
     var subgoalScheme: SubgoalScheme {
-        phaseSubgoals ? .phases : liftThenCarry ? .liftThenCarry(subgoals) : subgoals > 0 ? .even(subgoals) : .none
+        phaseSubgoals ? .phases : liftThenCarry ? .liftThenCarry(subgoals, setDown: setDown) : subgoals > 0 ? .even(subgoals) : .none
     }
 
     func makePlanner() -> any Planner {
@@ -270,7 +274,7 @@ struct PlanCommand: ParsableCommand {
         if actionPenalty > 0 { settings["action_penalty"] = "\(actionPenalty)" }
         if c.proprioDim > 0 { settings["proprio_weight"] = "\(proprioWeight ?? Self.defaultProprioWeight)" }
         if subgoalScheme != .none {
-            settings["subgoals"] = phaseSubgoals ? "phases" : liftThenCarry ? "lift_then_carry \(subgoals)" : "\(subgoals)"
+            settings["subgoals"] = phaseSubgoals ? "phases" : liftThenCarry ? "lift_then_carry \(subgoals)\(setDown ? " set_down" : "")" : "\(subgoals)"
             settings["subgoal_threshold"] = "\(subgoalThreshold)"
             if let subgoalTolerance { settings["subgoal_tolerance"] = "\(subgoalTolerance)" }
             settings["subgoal_steps"] = "\(stageBudget)"

@@ -29,6 +29,8 @@ import Testing
             (["--task", "lift", "--lift-then-carry", "--regrasp"], "--regrasp: needs --task place"),
             (["--task", "place", "--drop-penalty", "1"], "need --agent"),
             (["--task", "place", "--phase-subgoals", "--lift-then-carry"], "--phase-subgoals and --lift-then-carry"),
+            (["--task", "place", "--set-down"], "--set-down: needs --task place with --lift-then-carry"),
+            (["--task", "lift", "--lift-then-carry", "--set-down"], "--set-down: needs --task place"),
             (["--task", "grasp"], "task"),
             (["--task", "reach", "--latent-samples", "4"], "--latent-samples: "),
             (["--task", "reach", "--latent-samples", "0"], "--latent-samples must be at least 1"),
