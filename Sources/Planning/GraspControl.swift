@@ -255,6 +255,8 @@ public struct GraspMilestones: Codable, Sendable, Equatable {
     public var firstOverTarget: Int?
     /// How many times the object went from held to not held.
     public var releases = 0
+    /// Place: |x − target x| of the object when it was first let go.
+    public var distanceAtFirstRelease: Float?
     /// Where the object ended: |x − target x| (place), nil for other tasks.
     public var finalDistanceToTarget: Float?
     public init() {}
@@ -270,6 +272,7 @@ public struct GraspMilestones: Codable, Sendable, Equatable {
             if goal.task == .place && firstOverTarget == nil && abs(o.x - goal.targetX) <= goal.tolerance { firstOverTarget = step }
         } else if wasHeld {
             releases += 1
+            if goal.task == .place && releases == 1 { distanceAtFirstRelease = abs(o.x - goal.targetX) }
         }
         if goal.task == .place { finalDistanceToTarget = abs(o.x - goal.targetX) }
     }

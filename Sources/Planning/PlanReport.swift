@@ -19,6 +19,15 @@ public struct PlanReport: Codable, Sendable {
         public var held: Int, lifted: Int, overTarget: Int, releases: Int
         /// Place: the median over episodes of where the object ended, |x − target x| in px.
         public var medianFinalDistance: Double?
+        /// Every episode: its seed, outcome, actions and milestones (a failure's own story).
+        public var episodeResults: [Episode]
+
+        public struct Episode: Codable, Sendable {
+            public var seed: UInt64
+            public var success: Bool
+            public var steps: Int
+            public var milestones: GraspMilestones
+        }
 
         public init(policy: String, outcomes: [GraspEpisodeResult], planSeconds: [Double]) {
             self.policy = policy
@@ -40,6 +49,7 @@ public struct PlanReport: Codable, Sendable {
             releases = m.map(\.releases).reduce(0, +)
             let distances = m.compactMap(\.finalDistanceToTarget).map(Double.init).sorted()
             medianFinalDistance = distances.isEmpty ? nil : quantile(distances, 0.5)
+            episodeResults = outcomes.map { Episode(seed: $0.seed, success: $0.success, steps: $0.steps, milestones: $0.milestones) }
         }
     }
 
