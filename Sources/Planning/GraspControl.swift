@@ -291,7 +291,9 @@ public enum SubgoalScheme: Equatable, Sendable {
     /// the object, its end (the object lifted), then the state where the place demonstration that
     /// goes on from there has carried the object over the target; with `setDown`, also the state
     /// where it has lowered the object onto the floor at the target, still held, just before it lets
-    /// go (so the release comes only once the object is down where it belongs). Other tasks: `even(k)`.
+    /// go, and the state where it has opened the fingers there, before backing off (so the release
+    /// comes only once the object is down where it belongs, and with the gripper at rest: a released
+    /// object keeps the gripper's motion and slides). Other tasks: `even(k)`.
     case liftThenCarry(Int, setDown: Bool = false)
 
     /// The goals (indices into subgoals + goal) that need the object in hand: lift-then-carry's
@@ -307,7 +309,7 @@ public enum SubgoalScheme: Equatable, Sendable {
         case .none: return 1
         case .even(let k): return k + 1
         case .phases: return task == .place ? 5 : task == .lift ? 3 : 1
-        case .liftThenCarry(let k, let setDown): return task == .place ? k + (setDown ? 4 : 3) : k + 1
+        case .liftThenCarry(let k, let setDown): return task == .place ? k + (setDown ? 5 : 3) : k + 1
         }
     }
 
@@ -340,9 +342,11 @@ public enum SubgoalScheme: Equatable, Sendable {
             func held(_ state: GraspState) -> Bool { goal.objectIndex < state.objects.count && state.objects[goal.objectIndex].held }
             let over = carry.states.first { held($0) && abs($0.objects[goal.objectIndex].x - goal.targetX) <= 0.5 }
             let release = carry.actions.indices.first { held(carry.states[$0]) && carry.actions[$0] == [0, 0, -1] }
+            let backOff = carry.actions.indices.first { !held(carry.states[$0]) && carry.actions[$0] == [0, -1, -1] }
             // A demonstration cut before the target keeps its last state, so the count matches goalCount.
             let last = carry.states[carry.states.count - 1]
-            return evenly(lifted, k) + [lifted[lifted.count - 1], over ?? last] + (setDown ? [release.map { carry.states[$0] } ?? last] : [])
+            let down = setDown ? [release.map { carry.states[$0] } ?? last, backOff.map { carry.states[$0] } ?? last] : []
+            return evenly(lifted, k) + [lifted[lifted.count - 1], over ?? last] + down
         }
     }
 }

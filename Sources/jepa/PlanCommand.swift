@@ -95,7 +95,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Place: take the --subgoals evenly over a demonstration of lifting the object, then add the lifted state and the state with the object carried over the target (a lift followed by a carry). Other tasks: as --subgoals.")
     var liftThenCarry = false
 
-    @Flag(help: "With --lift-then-carry: one more subgoal after the carry, the object lowered onto the floor at the target and still held, so that the fingers open only once it is down there.")
+    @Flag(help: "With --lift-then-carry: two more subgoals after the carry, the object lowered onto the floor at the target and still held, then the fingers opened around it with the gripper at rest, so that the object is let go only once it is down there (a released object keeps the gripper's motion and slides).")
     var setDown = false
 
     @Option(help: "Move on to the next subgoal once the live frame's energy to the current one is below this.")

@@ -399,12 +399,16 @@ private func tinyProprioModel(zDim: Int = 0) throws -> ActionConditionedJEPA {
             let carried = states[4].objects[goal.objectIndex]
             #expect(carried.held && abs(carried.x - goal.targetX) <= 0.5)
             #expect(abs(start.objects[goal.objectIndex].x - goal.targetX) > 1)
-            // With the set-down subgoal: the same states, then the object down at the target, still held.
+            // With set-down: the same states, then the object down at the target, still held, then let go
+            // there with the fingers open.
             let setDown = SubgoalScheme.liftThenCarry(3, setDown: true)
             let withSetDown = setDown.states(start: start, goal: goal, config: config, maxSteps: 150)
             #expect(withSetDown.count == setDown.goalCount(task: .place) - 1 && Array(withSetDown.prefix(5)) == states)
             let down = withSetDown[5].objects[goal.objectIndex]
             #expect(down.held && down.bottom >= config.floorY - 0.01 && abs(down.x - goal.targetX) <= goal.tolerance)
+            let released = withSetDown[6].objects[goal.objectIndex]
+            #expect(!released.held && released.isResting(floorY: config.floorY) && abs(released.x - goal.targetX) <= goal.tolerance)
+            #expect(withSetDown[6].opening > withSetDown[5].opening && withSetDown[6].gripperX == withSetDown[5].gripperX)
             #expect(setDown.heldStages(task: .place) == 4..<6)
 
             let liftGoal = GraspGoal.sample(task: .lift, state: start, config: config, seed: seed)
