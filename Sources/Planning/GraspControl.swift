@@ -250,7 +250,7 @@ public struct GraspMilestones: Codable, Sendable, Equatable {
     /// The first action after which the goal's object was held.
     public var firstHeld: Int?
     /// The first action after which it was held off the floor (its bottom ≥ 2 px above it).
-    public var firstLifted: Int?
+    public var firstOffTheFloor: Int?
     /// The first action after which it was held within the goal's tolerance of the target x (place).
     public var firstOverTarget: Int?
     /// How many times the object went from held to not held.
@@ -268,7 +268,7 @@ public struct GraspMilestones: Codable, Sendable, Equatable {
         let o = state.objects[goal.objectIndex]
         if o.held {
             if firstHeld == nil { firstHeld = step }
-            if firstLifted == nil && o.bottom <= goal.floorY - 2 { firstLifted = step }
+            if firstOffTheFloor == nil && o.bottom <= goal.floorY - 2 { firstOffTheFloor = step }
             if goal.task == .place && firstOverTarget == nil && abs(o.x - goal.targetX) <= goal.tolerance { firstOverTarget = step }
         } else if wasHeld {
             releases += 1

@@ -16,10 +16,10 @@ public struct PlanReport: Codable, Sendable {
         public var replans: Int
         /// Lift and place: episodes in which the object was ever held, held off the floor, held over the target
         /// (place), and the object's releases summed over the episodes — where the failures stopped.
-        public var held: Int, lifted: Int, overTarget: Int, releases: Int
+        public var held: Int, offTheFloor: Int, overTarget: Int, releases: Int
         /// Place: the median over episodes of where the object ended, |x − target x| in px.
         public var medianFinalDistance: Double?
-        /// Every episode: its seed, outcome, actions and milestones (a failure's own story).
+        /// Every episode: its seed, outcome, actions executed and milestones (a failure's own story).
         public var episodeResults: [Episode]
 
         public struct Episode: Codable, Sendable {
@@ -44,7 +44,7 @@ public struct PlanReport: Codable, Sendable {
             planSecondsP95 = sorted.isEmpty ? nil : quantile(sorted, 0.95)
             let m = outcomes.map(\.milestones)
             held = m.filter { $0.firstHeld != nil }.count
-            lifted = m.filter { $0.firstLifted != nil }.count
+            offTheFloor = m.filter { $0.firstOffTheFloor != nil }.count
             overTarget = m.filter { $0.firstOverTarget != nil }.count
             releases = m.map(\.releases).reduce(0, +)
             let distances = m.compactMap(\.finalDistanceToTarget).map(Double.init).sorted()
@@ -95,7 +95,7 @@ public struct PlanReport: Codable, Sendable {
         md += "| policy | held | off the floor |\(place ? " over target |" : "") releases |\(place ? " median final distance (px) |" : "")\n"
         md += "|---|---:|---:|\(place ? "---:|" : "")---:|\(place ? "---:|" : "")\n"
         for r in results {
-            md += "| \(r.policy) | \(r.held) | \(r.lifted) |\(place ? " \(r.overTarget) |" : "") \(r.releases) |"
+            md += "| \(r.policy) | \(r.held) | \(r.offTheFloor) |\(place ? " \(r.overTarget) |" : "") \(r.releases) |"
             md += place ? " \(f(r.medianFinalDistance, "%.1f")) |\n" : "\n"
         }
         return md
