@@ -15,6 +15,15 @@ public struct EvaluationReport: Codable, Sendable {
         }
     }
     public struct Violations: Codable, Sendable {
+        /// Where a calibrated energy (`CalibratedEnergy`) was fitted.
+        public struct Calibration: Codable, Sendable {
+            public var path: String
+            public var clips: Int, frames: Int
+            public var shrinkage: Double
+            public init(path: String, clips: Int, frames: Int, shrinkage: Double) {
+                (self.path, self.clips, self.frames, self.shrinkage) = (path, clips, frames, shrinkage)
+            }
+        }
         public var path: String
         public var contextFrames: Int
         /// Steps ahead of its context each frame's surprise is predicted.
@@ -22,8 +31,12 @@ public struct EvaluationReport: Codable, Sendable {
         public var window: Int
         /// Per reduction ("max", "mean", "at_violation"): per category and overall.
         public var results: [String: [ViolationScores.Summary]]
-        public init(path: String, contextFrames: Int, horizon: Int = 1, window: Int, results: [String: [ViolationScores.Summary]]) {
+        /// nil: the model's own distance is the energy.
+        public var calibration: Calibration?
+        public init(path: String, contextFrames: Int, horizon: Int = 1, window: Int, results: [String: [ViolationScores.Summary]],
+                    calibration: Calibration? = nil) {
             (self.path, self.contextFrames, self.horizon, self.window, self.results) = (path, contextFrames, horizon, window, results)
+            self.calibration = calibration
         }
     }
     /// What one known frame leaves open: energies of the same future frames from 1 and from more
@@ -55,21 +68,25 @@ public struct EvaluationReport: Codable, Sendable {
     public var probes: [Probe]
     public var rollouts: Rollouts?
     public var violations: Violations?
+    /// The same pairs scored with the calibrated energy (next-frame models).
+    public var calibratedViolations: Violations?
     public var continuations: Continuations?
     public var collapse: Collapse
     public var seconds: Double
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, kind, step, probeData = "probe_data", probeTrainSamples = "probe_train_samples",
-             probeTestSamples = "probe_test_samples", probes, rollouts, violations, continuations, collapse, seconds
+             probeTestSamples = "probe_test_samples", probes, rollouts, violations,
+             calibratedViolations = "calibrated_violations", continuations, collapse, seconds
     }
 
     public init(checkpoint: String, kind: String, step: Int, probeData: String, probeTrainSamples: Int, probeTestSamples: Int,
-                probes: [Probe], rollouts: Rollouts?, violations: Violations?, continuations: Continuations? = nil,
-                collapse: Collapse, seconds: Double) {
+                probes: [Probe], rollouts: Rollouts?, violations: Violations?, calibratedViolations: Violations? = nil,
+                continuations: Continuations? = nil, collapse: Collapse, seconds: Double) {
         (self.checkpoint, self.kind, self.step, self.probeData) = (checkpoint, kind, step, probeData)
         (self.probeTrainSamples, self.probeTestSamples, self.probes) = (probeTrainSamples, probeTestSamples, probes)
         (self.rollouts, self.violations, self.continuations) = (rollouts, violations, continuations)
+        self.calibratedViolations = calibratedViolations
         (self.collapse, self.seconds) = (collapse, seconds)
     }
 
@@ -99,9 +116,15 @@ public struct EvaluationReport: Codable, Sendable {
                     + (r.errors.shuffledActions.map { " \(f($0[k], 4)) |" } ?? "") + "\n"
             }
         }
-        if let v = violations {
-            md += "\n## Violation of expectation\n\n`\(v.path)`, \(v.contextFrames) context frames, "
-                + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. Pairwise accuracy "
+        for v in [violations, calibratedViolations].compactMap({ $0 }) {
+            md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, \(v.contextFrames) context frames, "
+                + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. "
+            if let c = v.calibration {
+                md += "Energy = squared Mahalanobis distance of a frame's prediction error per latent dimension, under a Gaussian "
+                    + "fitted to the errors on \(c.frames) frames of \(c.clips) ordinary clips of `\(c.path)` "
+                    + "(shrinkage \(c.shrinkage) × the mean variance). "
+            }
+            md += "Pairwise accuracy "
                 + "(surprise of the impossible clip above its possible twin; ties count half) and AUROC (impossible = positive). "
                 + "Reductions of a clip's per-frame surprise: `max` and `mean` over the clip, `at_violation` = max over the "
                 + "\(v.window) frames from the violation frame on.\n\n"

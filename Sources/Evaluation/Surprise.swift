@@ -105,6 +105,9 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     public let contextFrames: Int
     public let stride: Int
     public let horizon: Int
+    /// When set, a frame's energy is the calibrated (whitened) energy of its prediction error
+    /// instead of the model's distance.
+    public var calibration: CalibratedEnergy?
 
     public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1, horizon: Int = 1) throws {
         guard model.config.actionDim == 0 else {
@@ -124,23 +127,67 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     }
 
     public func surprise(_ clips: Tensor) throws -> Tensor {
+        let (predicted, target) = try predictionsAndTargets(clips)
+        let (b, windows) = (clips.shape[0], predicted.shape[0] / clips.shape[0])
+        let energies = noGrad {
+            if let calibration {
+                return calibration.energy(residuals: (predicted - target).reshaped([predicted.shape[0], -1]))
+            }
+            return energyPerClip(predicted: predicted, target: target, distance: model.config.distance)
+        }
+        return energies.reshaped([windows, b]).permuted([1, 0])
+    }
+
+    /// Prediction errors (predicted − target latent) of every scored frame, flattened: [W · B, D]
+    /// window-major, D = latent tokens × latent width.
+    public func residuals(_ clips: Tensor) throws -> Tensor {
+        let (predicted, target) = try predictionsAndTargets(clips)
+        return noGrad { (predicted - target).reshaped([predicted.shape[0], -1]) }
+    }
+
+    /// The prediction and the target latent of every scored frame, [W · B, 1, N, D] each, windows
+    /// stacked along the batch axis, window-major.
+    func predictionsAndTargets(_ clips: Tensor) throws -> (Tensor, Tensor) {
         let c = model.config
         try checkClips(clips, channels: c.channels, size: c.imageSize)
-        let (b, t) = (clips.shape[0], clips.shape[1])
+        let t = clips.shape[1]
         let scored = scoredFrames(length: t)
         guard !scored.isEmpty else {
             throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(contextFrames) context frames")
         }
         return noGrad {
             let latents = model.encode(clips)                                                   // [B, T, N, D]
-            // Windows stacked along the batch axis, window-major: [W·B, context, N, D].
             let context = concat(scored.map { latents.slice(axis: 1, ($0 - horizon + 1 - contextFrames)..<($0 - horizon + 1)) }, axis: 0)
             let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
             let predicted = model.rollout(latents: context, actions: Tensor.zeros([context.shape[0], contextFrames - 1 + horizon, 0]))
                 .slice(axis: 1, (horizon - 1)..<horizon)
-            return energyPerClip(predicted: predicted, target: target, distance: c.distance)
-                .reshaped([scored.count, b]).permuted([1, 0])
+            return (predicted, target)
         }
+    }
+
+    /// This scorer with its energy calibrated (`CalibratedEnergy`) on the prediction errors of
+    /// the first `clips` clips of `path` — ordinary physics, e.g. the training data.
+    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: Double = 1e-3,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws -> NextFrameSurpriseScorer {
+        guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
+        let file = try ClipFile(path: path)
+        let c = model.config
+        guard [file.channels, file.height, file.width] == [c.channels, c.imageSize, c.imageSize] else {
+            throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize)")
+        }
+        guard !scoredFrames(length: file.length).isEmpty else {
+            throw EvaluationError("\(path): calibration clips of \(file.length) frames are too short for \(contextFrames) context frames and a horizon of \(horizon)")
+        }
+        let rows = min(count, file.count)
+        var parts: [Tensor] = []
+        for first in Swift.stride(from: 0, to: rows, by: batch) {
+            let range = first..<min(first + batch, rows)
+            parts.append(try residuals(file.read(range)))
+            progress(range.upperBound, rows)
+        }
+        var scorer = self
+        scorer.calibration = try CalibratedEnergy(residuals: concat(parts, axis: 0), shrinkage: shrinkage)
+        return scorer
     }
 }
 

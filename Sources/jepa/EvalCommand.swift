@@ -16,7 +16,9 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint: probes, rollouts, violation of expectation, collapse diagnostics.",
         discussion: "Held-out data is generated under --out/data with --seed (which must differ from the training "
-            + "data's seed) unless --probe-data / --violations name existing files. The balls probe uses one-ball "
+            + "data's seed) unless --probe-data / --violations name existing files. Next-frame models are scored on the "
+            + "violation pairs twice: with the model's own energy and with the calibrated energy (see jepa score), fitted on "
+            + "--calibration clips or on ordinary clips generated with --calibration-seed. The balls probe uses one-ball "
             + "episodes (with several balls, 'ball0' is not identifiable from the image); the world's other settings "
             + "are those of the training data when its file is present. Sections by model kind: video — probes, "
             + "violations, collapse; next_frame — all four; action_conditioned — probes, rollouts with true and "
@@ -51,11 +53,19 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models).")
     var surpriseHorizon = 1
 
+    @Option(help: "Context frames of each surprise window (default: the predictor's window for next_frame, half the clip for video).")
+    var context: Int?
+
     @Option(help: "Frames from the violation frame on that the at_violation reduction looks at.")
     var window = 4
 
     @Option(help: "Clips per batch.")
     var batch = 16
+
+    @OptionGroup var calibration: CalibrationOptions
+
+    @Option(help: "Seed of the generated calibration clips (next_frame models; without --calibration).")
+    var calibrationSeed: UInt64 = 3000
 
     func validate() throws {
         guard probeEpisodes >= 20 else { throw ValidationError("--probe-episodes must be at least 20, got \(probeEpisodes)") }
@@ -142,31 +152,22 @@ struct EvalCommand: ParsableCommand {
             }
         }
 
-        // Violation of expectation.
-        var voe: EvaluationReport.Violations?
+        // Violation of expectation, with the model's energy and (next-frame models) the calibrated one.
+        var voe: EvaluationReport.Violations?, calibratedVoE: EvaluationReport.Violations?
         if !isGrasp {
             let path = try violations ?? generateViolations(worldJSON: worldJSON, directory: outDirectory + "/data")
-            let scorer = try makeSurpriseScorer(for: trained, contextFrames: nil, horizon: surpriseHorizon)
-            let scores = try ViolationScores(path: path, scorer: scorer, batch: batch) { done, total in
-                FileHandle.standardError.write(Data("\r  scoring violation clips \(done)/\(total)".utf8))
-            }
-            FileHandle.standardError.write(Data("\n".utf8))
-            var results: [String: [ViolationScores.Summary]] = [:]
-            for reduction in ViolationScores.Reduction.allCases {
-                results[reduction.rawValue] = scores.summaries(reduction: reduction, window: window)
-            }
-            voe = .init(path: path, contextFrames: scorer.contextFrames, horizon: scorer.horizon, window: window, results: results)
-            for reduction in ViolationScores.Reduction.allCases {
-                say("  violations (\(reduction.rawValue)): " + results[reduction.rawValue]!.map {
-                    String(format: "%@ %.2f/%.2f", $0.category, $0.pairwiseAccuracy ?? .nan, $0.auroc ?? .nan)
-                }.joined(separator: ", ") + "  (accuracy/AUROC)")
-            }
-            for category in scores.categories {
-                guard let pair = scores.pairs.first(where: { $0.category == category }) else { continue }
-                let image = linePlot(x: scores.frames.map(Double.init),
-                                     series: [(pair.possible, (40, 90, 200)), (pair.impossible, (200, 40, 40))],
-                                     markers: [(Double(pair.violationFrame), (150, 150, 150))])
-                try writePNG(image, to: outDirectory + "/energy_\(category).png")
+            let scorer = try makeSurpriseScorer(for: trained, contextFrames: context, horizon: surpriseHorizon)
+            voe = try violationOfExpectation(scorer, path: path, directory: outDirectory, calibration: nil)
+            if let frameScorer = scorer as? NextFrameSurpriseScorer {
+                let calibrationPath = try calibration.calibration
+                    ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
+                                                directory: outDirectory + "/data")
+                let calibrated = try calibration.calibrate(frameScorer, on: calibrationPath, batch: batch)
+                let fit = calibrated.calibration!
+                calibratedVoE = try violationOfExpectation(
+                    calibrated, path: path, directory: outDirectory,
+                    calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
+                                       frames: fit.samples, shrinkage: fit.shrinkage))
             }
         }
 
@@ -177,7 +178,7 @@ struct EvalCommand: ParsableCommand {
 
         let report = EvaluationReport(checkpoint: checkpoint, kind: config.kind.rawValue, step: step, probeData: probePath,
                                       probeTrainSamples: train.count * perEpisode, probeTestSamples: test.count * perEpisode,
-                                      probes: probes, rollouts: rollouts, violations: voe, continuations: continuations, collapse: collapse,
+                                      probes: probes, rollouts: rollouts, violations: voe, calibratedViolations: calibratedVoE, continuations: continuations, collapse: collapse,
                                       seconds: Date().timeIntervalSince(started))
         try report.json().write(to: URL(fileURLWithPath: outDirectory + "/report.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: outDirectory + "/report.md"), options: .atomic)
@@ -213,6 +214,47 @@ struct EvalCommand: ParsableCommand {
         say("generating \(path): \(pairs) violation pairs × 32 frames, seed \(seed)")
         try writeViolationSet(world: world, pairs: pairs, frames: 32, seed: seed, to: path, overwrite: false,
                               workers: Parallel.threads)
+        return path
+    }
+
+    /// Scores the violation pairs at `path`, prints the summaries and plots one pair per category
+    /// (`energy_<category>.png`, `energy_calibrated_<category>.png` with a calibrated energy).
+    func violationOfExpectation(_ scorer: any SurpriseScorer, path: String, directory: String,
+                                calibration: EvaluationReport.Violations.Calibration?) throws -> EvaluationReport.Violations {
+        let label = calibration == nil ? "" : "calibrated "
+        let scores = try ViolationScores(path: path, scorer: scorer, batch: batch) { done, total in
+            FileHandle.standardError.write(Data("\r  scoring violation clips (\(label)energy) \(done)/\(total)".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        var results: [String: [ViolationScores.Summary]] = [:]
+        for reduction in ViolationScores.Reduction.allCases {
+            results[reduction.rawValue] = scores.summaries(reduction: reduction, window: window)
+            say("  violations, \(label)\(reduction.rawValue): " + results[reduction.rawValue]!.map {
+                String(format: "%@ %.2f/%.2f", $0.category, $0.pairwiseAccuracy ?? .nan, $0.auroc ?? .nan)
+            }.joined(separator: ", ") + "  (accuracy/AUROC)")
+        }
+        for category in scores.categories {
+            guard let pair = scores.pairs.first(where: { $0.category == category }) else { continue }
+            let image = linePlot(x: scores.frames.map(Double.init),
+                                 series: [(pair.possible, (40, 90, 200)), (pair.impossible, (200, 40, 40))],
+                                 markers: [(Double(pair.violationFrame), (150, 150, 150))])
+            try writePNG(image, to: directory + "/energy_\(calibration == nil ? "" : "calibrated_")\(category).png")
+        }
+        return .init(path: path, contextFrames: scorer.contextFrames, horizon: scorer.horizon, window: window,
+                     results: results, calibration: calibration)
+    }
+
+    /// Ordinary clips of the training world for the calibrated energy (reused when already
+    /// generated with the same settings).
+    func generateCalibrationClips(worldJSON: String?, trainingSeed: Int?, directory: String) throws -> String {
+        guard calibrationSeed != seed, trainingSeed.map({ UInt64($0) != calibrationSeed }) ?? true else {
+            throw ValidationError("--calibration-seed \(calibrationSeed) is the seed of the held-out or the training data; calibration clips need their own")
+        }
+        let path = directory + "/calibration-balls-seed\(calibrationSeed)-\(calibration.calibrationClips).h5"
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let world = try WorldRegistry.makeWorld(name: "balls", configJSON: worldJSON)
+        say("generating \(path): \(calibration.calibrationClips) episodes × 32 frames, seed \(calibrationSeed)")
+        _ = try generateDataset(world: world, episodes: calibration.calibrationClips, frames: 32, seed: calibrationSeed, to: path)
         return path
     }
 

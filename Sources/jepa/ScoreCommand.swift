@@ -15,7 +15,9 @@ struct ScoreCommand: ParsableCommand {
             + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
             + "window) are context and the rest are predicted; the window's energy is attributed to its first "
             + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
-            + "surprise_mean) and, with --frames-output, one row per scored frame (clip, frame, energy).")
+            + "surprise_mean) and, with --frames-output, one row per scored frame (clip, frame, energy). With --calibration "
+            + "(next_frame models) the energy is calibrated: the squared Mahalanobis distance of a frame's prediction error "
+            + "under a Gaussian fitted to the errors on ordinary clips (e.g. the training data), per latent dimension.")
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video or next_frame).", valueName: "path"))
     var checkpoint: String
@@ -43,13 +45,18 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Clips per batch.")
     var batch = 16
 
+    @OptionGroup var calibration: CalibrationOptions
+
     func run() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         let (config, _, model) = try loadWorldModel(checkpoint: checkpoint, config: weights.modelConfig, strict: weights.strict, log: say)
         guard config.kind != .actionConditioned else {
             throw ValidationError("\(checkpoint): an action-conditioned model predicts from actions, which plain clips do not carry; jepa score takes kind: video or next_frame")
         }
-        let scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride, horizon: horizon)
+        var scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride, horizon: horizon)
+        if let path = calibration.calibration {
+            scorer = try calibration.calibrate(scorer, on: path, batch: batch)
+        }
         let clips = try ClipFile(path: input)
         let frame = config.frameShape
         guard [clips.channels, clips.height, clips.width] == frame else {
@@ -82,7 +89,8 @@ struct ScoreCommand: ParsableCommand {
         try clipCSV.finish()
         try frameCSV?.finish()
         say("wrote \(output)" + (framesOutput.map { " and \($0)" } ?? "") + ": \(clips.count) clips, "
-            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon))")
+            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon)"
+            + (calibration.calibration == nil ? ")" : ", calibrated energy)"))
     }
 }
 
@@ -106,5 +114,36 @@ final class CSVFile {
         try handle.close()
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
+    }
+}
+
+/// `--calibration`: score with the calibrated energy (`CalibratedEnergy`) of a next-frame model.
+struct CalibrationOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Clips of ordinary physics (e.g. the training data) whose prediction errors calibrate the energy (next_frame models).",
+                               valueName: "clips.h5"))
+    var calibration: String?
+
+    @Option(help: "Clips of the calibration file used (the first ones).")
+    var calibrationClips = 400
+
+    @Option(help: "Shrinkage of the calibration covariance towards its mean variance (added to the diagonal).")
+    var calibrationShrinkage = 1e-3
+
+    func validate() throws {
+        guard calibrationClips >= 1 else { throw ValidationError("--calibration-clips must be at least 1, got \(calibrationClips)") }
+        guard calibrationShrinkage.isFinite, calibrationShrinkage >= 0 else {
+            throw ValidationError("--calibration-shrinkage must be finite and ≥ 0, got \(calibrationShrinkage)")
+        }
+    }
+
+    func calibrate(_ scorer: any SurpriseScorer, on path: String, batch: Int) throws -> NextFrameSurpriseScorer {
+        guard let frameScorer = scorer as? NextFrameSurpriseScorer else {
+            throw ValidationError("--calibration needs a next-frame model (kind: next_frame); a video JEPA's surprise is not calibrated")
+        }
+        let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: calibrationShrinkage) { done, total in
+            FileHandle.standardError.write(Data("\r  calibrating on \(path) \(done)/\(total)".utf8))
+        }
+        FileHandle.standardError.write(Data("\n".utf8))
+        return calibrated
     }
 }

@@ -106,6 +106,42 @@ private func temporaryPath(_ name: String) -> String {
         #expect(throws: EvaluationError.self) { _ = try makeSurpriseScorer(for: actionModel, contextFrames: nil) }
     }
 
+    /// The calibrated scorer: its residuals are the prediction errors (their mean square is the L2
+    /// energy), its energies over the calibration clips themselves average (M − 1) / M with
+    /// shrinkage 0, and unusable calibration files are clear errors.
+    @Test func calibratedSurpriseWhitensItsOwnClips() throws {
+        let dir = temporaryPath("calibration")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try generateDataset(world: try tinyBalls(), episodes: 10, frames: 8, seed: 7, to: dir + "/normal.h5")
+        var rng = RandomGenerator(seed: 8)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 3)
+        let x = try ClipFile(path: dir + "/normal.h5").read(0..<10)
+        let residuals = try scorer.residuals(x), plain = try scorer.surprise(x)
+        #expect(residuals.shape == [50, 16] && plain.shape == [10, 5])
+        for (w, b) in [(0, 0), (2, 7), (4, 9)] {
+            let row = residuals.scalars[((w * 10 + b) * 16)..<((w * 10 + b + 1) * 16)]
+            let meanSquare = row.reduce(0) { $0 + $1 * $1 } / 16
+            #expect(abs(meanSquare - plain.scalars[b * 5 + w]) <= 1e-5 * max(1, meanSquare))
+        }
+        let calibrated = try scorer.calibrated(on: dir + "/normal.h5", clips: 10, batch: 4, shrinkage: 0)
+        #expect(calibrated.calibration?.samples == 50 && scorer.calibration == nil)
+        let s = try calibrated.surprise(x)
+        #expect(s.shape == [10, 5] && s.scalars.allSatisfy(\.isFinite))
+        let meanEnergy: Float = s.scalars.reduce(0, +) / 50
+        #expect(abs(meanEnergy - 49.0 / 50) <= 1e-3)
+
+        var big = BallsConfig()
+        (big.width, big.height, big.maxBalls) = (32, 32, 1)
+        _ = try generateDataset(world: try BallsWorld(config: big), episodes: 2, frames: 8, seed: 1, to: dir + "/big.h5")
+        _ = try generateDataset(world: try tinyBalls(), episodes: 2, frames: 3, seed: 1, to: dir + "/short.h5")
+        for bad in ["/missing.h5", "/big.h5", "/short.h5"] {
+            #expect(throws: (any Error).self) { _ = try scorer.calibrated(on: dir + bad) }
+        }
+        #expect(throws: EvaluationError.self) { _ = try scorer.calibrated(on: dir + "/normal.h5", clips: 0) }
+    }
+
     /// A next-frame model trained briefly on the tiny world scores violation pairs from a file:
     /// every blatant teleport is more surprising than its physical twin.
     @Test func briefTrainingRanksTeleportsAbovePhysics() throws {
