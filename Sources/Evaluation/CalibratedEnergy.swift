@@ -1,32 +1,43 @@
 import Foundation
 import Tensors
 
+/// How far the calibration covariance is pulled towards a multiple of the identity.
+public enum CovarianceShrinkage: Equatable, Sendable {
+    /// Ledoit–Wolf's estimate of the intensity that minimises the expected error (as
+    /// scikit-learn's `LedoitWolf`): more shrinkage when the errors are few for their dimension.
+    case ledoitWolf
+    /// A given intensity δ in [0, 1].
+    case fixed(Double)
+}
+
 /// Surprise measured against what a predictor usually gets wrong: a Gaussian fitted to its
 /// prediction errors r = predicted − target on ordinary clips, and a frame's energy is the squared
-/// Mahalanobis distance of its error, (r − μ)ᵀ (Σ + λI)⁻¹ (r − μ) / D — the negative
-/// log-likelihood up to constants, about 1 on ordinary frames.
+/// Mahalanobis distance of its error, (r − μ)ᵀ Σ⁻¹ (r − μ) / D — the negative log-likelihood up to
+/// constants, 1 on average over the fitted errors when unshrunk.
 ///
 /// Why: the plain L2 energy weighs every latent direction by its raw size, so an error the model
 /// makes all the time (where a ball goes after hitting another) hides one it almost never makes
 /// (a ball not bouncing off a wall, a slow drift in a direction it always predicts to the pixel).
-/// Whitening by the usual errors puts each direction on the scale of its own noise. λ = `shrinkage`
-/// × the mean error variance keeps directions the latent never uses from dividing by ~0.
+/// Whitening by the usual errors puts each direction on the scale of its own noise. The covariance
+/// is shrunk, Σ = (1 − δ) S + δ · (tr S / D) · I, so that directions the latent hardly uses do not
+/// divide by ~0.
 public struct CalibratedEnergy {
     /// Size of one prediction error (latent tokens × latent width).
     public let dimension: Int
     /// Errors the Gaussian was fitted to.
     public let samples: Int
+    /// The shrinkage intensity δ used.
     public let shrinkage: Double
     let mean: Tensor          // [D]
-    let whitening: Tensor     // [D, D] lower-triangular W = L⁻¹ with Σ + λI = L Lᵀ, so (Σ + λI)⁻¹ = WᵀW
+    let whitening: Tensor     // [D, D] lower-triangular W = L⁻¹ with Σ = L Lᵀ, so Σ⁻¹ = WᵀW
 
     /// Fits the Gaussian to `residuals` [M, D] (one prediction error per row, M ≥ 2).
-    public init(residuals: Tensor, shrinkage: Double = 1e-3) throws {
+    public init(residuals: Tensor, shrinkage: CovarianceShrinkage = .ledoitWolf) throws {
         guard residuals.rank == 2, residuals.shape[0] >= 2, residuals.shape[1] >= 1 else {
             throw EvaluationError("calibration needs at least 2 prediction errors as rows of a [M, D] matrix, got shape \(residuals.shape)")
         }
-        guard shrinkage.isFinite, shrinkage >= 0 else {
-            throw EvaluationError("the calibration shrinkage must be finite and ≥ 0, got \(shrinkage)")
+        if case let .fixed(delta) = shrinkage, !(delta >= 0 && delta <= 1) {
+            throw EvaluationError("the calibration shrinkage must lie in [0, 1], got \(delta)")
         }
         let (m, d) = (residuals.shape[0], residuals.shape[1])
         guard residuals.scalars.allSatisfy(\.isFinite) else {
@@ -34,16 +45,22 @@ public struct CalibratedEnergy {
         }
         mean = residuals.mean(axes: [0])
         let centred = residuals - mean
-        let gram = centred.matmul(centred, transposeSelf: true).scalars
-        var covariance = gram.map { Double($0) / Double(m - 1) }
+        let gram = centred.matmul(centred, transposeSelf: true).scalars.map(Double.init)
+        var covariance = gram.map { $0 / Double(m) }
         let meanVariance = (0..<d).reduce(0.0) { $0 + covariance[$1 * d + $1] } / Double(d)
-        for i in 0..<d { covariance[i * d + i] += shrinkage * meanVariance }
+        let delta: Double
+        switch shrinkage {
+        case .fixed(let given): delta = given
+        case .ledoitWolf: delta = ledoitWolfShrinkage(centred: centred.scalars, gram: gram, m, d)
+        }
+        for i in 0..<(d * d) { covariance[i] *= 1 - delta }
+        for i in 0..<d { covariance[i * d + i] += delta * meanVariance }
         guard let lower = choleskyFactor(covariance, d) else {
             throw EvaluationError("calibration: the prediction errors of the \(m) calibration frames span too few directions "
-                                  + "to whiten (are the clips static?); use more or livelier clips, or a shrinkage above \(shrinkage)")
+                                  + "to whiten (are the clips static?); use more or livelier clips, or more shrinkage than \(delta)")
         }
         whitening = Tensor(invertLowerTriangular(lower, d).map(Float.init), shape: [d, d])
-        (dimension, samples, self.shrinkage) = (d, m, shrinkage)
+        (dimension, samples, self.shrinkage) = (d, m, delta)
     }
 
     /// Energy of each row of `residuals` [M, D]: ‖W (r − μ)‖² / D, shape [M].
@@ -52,6 +69,25 @@ public struct CalibratedEnergy {
                      "CalibratedEnergy: residuals \(residuals.shape) are not [M, \(dimension)]")
         return (residuals - mean).matmul(whitening, transposeOther: true).squared().mean(axes: [1])
     }
+}
+
+/// Ledoit & Wolf (2004)'s shrinkage intensity towards (tr S / D) · I for the centred rows `x`
+/// [m, d] with Gram matrix XᵀX, in scikit-learn's form; 0 when the sample is already spherical.
+func ledoitWolfShrinkage(centred x: [Float], gram: [Double], _ m: Int, _ d: Int) -> Double {
+    let n = Double(m), p = Double(d)
+    let trace = (0..<d).reduce(0.0) { $0 + gram[$1 * d + $1] } / n
+    let mu = trace / p
+    // Σ_ij (X²ᵀX²)_ij = Σ_k (Σ_i x_ki²)², the fourth moments the estimator needs.
+    var beta0 = 0.0
+    for k in 0..<m {
+        var rowSquares = 0.0
+        for i in 0..<d { let v = Double(x[k * d + i]); rowSquares += v * v }
+        beta0 += rowSquares * rowSquares
+    }
+    let delta0 = gram.reduce(0.0) { $0 + $1 * $1 } / (n * n)
+    let delta = (delta0 - 2 * mu * trace + p * mu * mu) / p
+    let beta = min((beta0 / n - delta0) / (p * n), delta)
+    return beta <= 0 || delta <= 0 ? 0 : beta / delta
 }
 
 /// Lower-triangular L with L Lᵀ = `a` (row-major d × d), or nil unless `a` is positive definite.

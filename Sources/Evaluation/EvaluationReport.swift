@@ -19,6 +19,7 @@ public struct EvaluationReport: Codable, Sendable {
         public struct Calibration: Codable, Sendable {
             public var path: String
             public var clips: Int, frames: Int
+            /// The covariance shrinkage intensity δ used.
             public var shrinkage: Double
             public init(path: String, clips: Int, frames: Int, shrinkage: Double) {
                 (self.path, self.clips, self.frames, self.shrinkage) = (path, clips, frames, shrinkage)
@@ -122,7 +123,7 @@ public struct EvaluationReport: Codable, Sendable {
             if let c = v.calibration {
                 md += "Energy = squared Mahalanobis distance of a frame's prediction error per latent dimension, under a Gaussian "
                     + "fitted to the errors on \(c.frames) frames of \(c.clips) ordinary clips of `\(c.path)` "
-                    + "(shrinkage \(c.shrinkage) × the mean variance). "
+                    + "(covariance shrinkage δ = \(String(format: "%.4g", c.shrinkage))). "
             }
             md += "Pairwise accuracy "
                 + "(surprise of the impossible clip above its possible twin; ties count half) and AUROC (impossible = positive). "

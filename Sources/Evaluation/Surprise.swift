@@ -167,7 +167,7 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
 
     /// This scorer with its energy calibrated (`CalibratedEnergy`) on the prediction errors of
     /// the first `clips` clips of `path` — ordinary physics, e.g. the training data.
-    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: Double = 1e-3,
+    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> NextFrameSurpriseScorer {
         guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
         let file = try ClipFile(path: path)

@@ -126,13 +126,18 @@ struct CalibrationOptions: ParsableArguments {
     @Option(help: "Clips of the calibration file used (the first ones).")
     var calibrationClips = 400
 
-    @Option(help: "Shrinkage of the calibration covariance towards its mean variance (added to the diagonal).")
-    var calibrationShrinkage = 1e-3
+    @Option(help: ArgumentHelp("Shrinkage δ of the calibration covariance towards a multiple of the identity: a number in [0, 1], or auto (Ledoit–Wolf).",
+                               valueName: "auto|δ"))
+    var calibrationShrinkage = "auto"
+
+    var shrinkage: CovarianceShrinkage {
+        calibrationShrinkage == "auto" ? .ledoitWolf : .fixed(Double(calibrationShrinkage) ?? .nan)
+    }
 
     func validate() throws {
         guard calibrationClips >= 1 else { throw ValidationError("--calibration-clips must be at least 1, got \(calibrationClips)") }
-        guard calibrationShrinkage.isFinite, calibrationShrinkage >= 0 else {
-            throw ValidationError("--calibration-shrinkage must be finite and ≥ 0, got \(calibrationShrinkage)")
+        if case let .fixed(delta) = shrinkage, !(delta >= 0 && delta <= 1) {
+            throw ValidationError("--calibration-shrinkage must be auto or a number in [0, 1], got \(calibrationShrinkage)")
         }
     }
 
@@ -140,10 +145,13 @@ struct CalibrationOptions: ParsableArguments {
         guard let frameScorer = scorer as? NextFrameSurpriseScorer else {
             throw ValidationError("--calibration needs a next-frame model (kind: next_frame); a video JEPA's surprise is not calibrated")
         }
-        let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: calibrationShrinkage) { done, total in
+        let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage) { done, total in
             FileHandle.standardError.write(Data("\r  calibrating on \(path) \(done)/\(total)".utf8))
         }
         FileHandle.standardError.write(Data("\n".utf8))
+        if let fit = calibrated.calibration {
+            say("calibrated energy: \(fit.samples) prediction errors of \(fit.dimension) dimensions, shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
+        }
         return calibrated
     }
 }

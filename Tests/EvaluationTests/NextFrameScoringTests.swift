@@ -107,8 +107,8 @@ private func temporaryPath(_ name: String) -> String {
     }
 
     /// The calibrated scorer: its residuals are the prediction errors (their mean square is the L2
-    /// energy), its energies over the calibration clips themselves average (M − 1) / M with
-    /// shrinkage 0, and unusable calibration files are clear errors.
+    /// energy), its energies over the calibration clips themselves average 1 without shrinkage,
+    /// and unusable calibration files are clear errors.
     @Test func calibratedSurpriseWhitensItsOwnClips() throws {
         let dir = temporaryPath("calibration")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -125,12 +125,12 @@ private func temporaryPath(_ name: String) -> String {
             let meanSquare = row.reduce(0) { $0 + $1 * $1 } / 16
             #expect(abs(meanSquare - plain.scalars[b * 5 + w]) <= 1e-5 * max(1, meanSquare))
         }
-        let calibrated = try scorer.calibrated(on: dir + "/normal.h5", clips: 10, batch: 4, shrinkage: 0)
+        let calibrated = try scorer.calibrated(on: dir + "/normal.h5", clips: 10, batch: 4, shrinkage: .fixed(0))
         #expect(calibrated.calibration?.samples == 50 && scorer.calibration == nil)
         let s = try calibrated.surprise(x)
         #expect(s.shape == [10, 5] && s.scalars.allSatisfy(\.isFinite))
         let meanEnergy: Float = s.scalars.reduce(0, +) / 50
-        #expect(abs(meanEnergy - 49.0 / 50) <= 1e-3)
+        #expect(abs(meanEnergy - 1) <= 1e-3)
 
         var big = BallsConfig()
         (big.width, big.height, big.maxBalls) = (32, 32, 1)
