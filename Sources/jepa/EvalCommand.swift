@@ -222,10 +222,10 @@ struct EvalCommand: ParsableCommand {
     func violationOfExpectation(_ scorer: any SurpriseScorer, path: String, directory: String,
                                 calibration: EvaluationReport.Violations.Calibration?) throws -> EvaluationReport.Violations {
         let label = calibration == nil ? "" : "calibrated "
+        let line = CountLine()
         let scores = try ViolationScores(path: path, scorer: scorer, batch: batch) { done, total in
-            FileHandle.standardError.write(Data("\r  scoring violation clips (\(label)energy) \(done)/\(total)".utf8))
+            line.show("  scoring violation clips (\(label)energy) \(done)/\(total)", done: done, total: total)
         }
-        FileHandle.standardError.write(Data("\n".utf8))
         var results: [String: [ViolationScores.Summary]] = [:]
         for reduction in ViolationScores.Reduction.allCases {
             results[reduction.rawValue] = scores.summaries(reduction: reduction, window: window)

@@ -72,6 +72,7 @@ struct ScoreCommand: ParsableCommand {
         let clipCSV = try CSVFile(path: output, header: "clip,surprise_max,surprise_mean")
         let frameCSV = try framesOutput.map { try CSVFile(path: $0, header: "clip,frame,energy") }
         let start = Date()
+        let line = CountLine()
         for first in Swift.stride(from: 0, to: clips.count, by: batch) {
             let rows = first..<min(first + batch, clips.count)
             let energies = try scorer.surprise(clips.read(rows)).scalars
@@ -84,7 +85,7 @@ struct ScoreCommand: ParsableCommand {
             try clipCSV.append(clipLines)
             try frameCSV?.append(frameLines)
             let rate = Double(rows.upperBound) / max(Date().timeIntervalSince(start), 1e-9)
-            FileHandle.standardError.write(Data(String(format: "scored %d/%d clips  %.1f clips/s\n", rows.upperBound, clips.count, rate).utf8))
+            line.show(String(format: "scored %d/%d clips  %.1f clips/s", rows.upperBound, clips.count, rate), done: rows.upperBound, total: clips.count)
         }
         try clipCSV.finish()
         try frameCSV?.finish()
@@ -145,10 +146,10 @@ struct CalibrationOptions: ParsableArguments {
         guard let frameScorer = scorer as? NextFrameSurpriseScorer else {
             throw ValidationError("--calibration needs a next-frame model (kind: next_frame); a video JEPA's surprise is not calibrated")
         }
+        let line = CountLine()
         let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage) { done, total in
-            FileHandle.standardError.write(Data("\r  calibrating on \(path) \(done)/\(total)".utf8))
+            line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total)
         }
-        FileHandle.standardError.write(Data("\n".utf8))
         if let fit = calibrated.calibration {
             say("calibrated energy: \(fit.samples) prediction errors of \(fit.dimension) dimensions, shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
         }

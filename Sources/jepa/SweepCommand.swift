@@ -120,7 +120,9 @@ struct SweepCommand: ParsableCommand {
 
     /// Runs `executable arguments` with its output appended to `log`; a non-zero exit throws with the log's tail.
     func child(_ executable: String, _ arguments: [String], log: String, threads: Int) throws {
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        guard FileManager.default.fileExists(atPath: log) || FileManager.default.createFile(atPath: log, contents: nil) else {
+            throw ValidationError("cannot create the log file \(log)")
+        }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         defer { try? handle.close() }
         try handle.seekToEnd()

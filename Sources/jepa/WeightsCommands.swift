@@ -143,6 +143,7 @@ struct EmbedCommand: ParsableCommand {
         var shape: [Int] = []
         do {
             let file = try HDF5File(path: temporary, mode: .truncate)
+            let line = CountLine()
             for first in stride(from: 0, to: clips.count, by: batch) {
                 let rows = first..<min(first + batch, clips.count)
                 let features = try encoderFeatures(model, clips: try clips.read(rows), which: which)
@@ -151,7 +152,7 @@ struct EmbedCommand: ParsableCommand {
                     try file.createDataset("features", shape: shape, type: .float32)
                 }
                 try file.writeRows("features", start: first, shape: features.shape, float32: features.scalars)
-                FileHandle.standardError.write(Data("embedded \(rows.upperBound)/\(clips.count) clips\n".utf8))
+                line.show("embedded \(rows.upperBound)/\(clips.count) clips", done: rows.upperBound, total: clips.count)
             }
             try file.setAttribute("checkpoint", checkpoint)
             try file.setAttribute("step", step)
