@@ -73,6 +73,7 @@ struct TrainAgentCommand: ParsableCommand {
         let stageBudget = max(1, limit / scheme.goalCount(task: task))
         var examples = AgentExamples(latentDim: agentStateWidth(model), actionDim: model.config.actionDim)
         var successes = 0
+        let line = CountLine()
         for i in 0..<episodes {
             let planner = PlannerPolicy(model: model, planner: CEMPlanner(settings: CEMPlanner.Settings()), horizon: horizon, executeSteps: 1,
                                         weighting: .uniform(horizon), proprioWeight: PlanCommand.defaultProprioWeight,
@@ -82,11 +83,8 @@ struct TrainAgentCommand: ParsableCommand {
                                              subgoals: scheme, policy: &recorder)
             recorder.finish(into: &examples, horizon: costHorizon)
             successes += result.success ? 1 : 0
-            if isatty(STDERR_FILENO) != 0 {
-                FileHandle.standardError.write(Data("\r  recorded \(i + 1)/\(episodes) episodes, \(examples.count) decisions, \(successes) successes\u{1B}[K".utf8))
-            }
+            line.show("  recorded \(i + 1)/\(episodes) episodes, \(examples.count) decisions, \(successes) successes", done: i + 1, total: episodes)
         }
-        if isatty(STDERR_FILENO) != 0 { FileHandle.standardError.write(Data("\n".utf8)) }
         say("recorded \(examples.count) decisions of \(episodes) planner episodes (\(successes) reached the goal)")
         var rng = RandomGenerator(seed: seed)
         let actor = Actor(latentDim: examples.latentDim, actionDim: examples.actionDim, hidden: hidden, rng: &rng)

@@ -162,8 +162,6 @@ struct PlanCommand: ParsableCommand {
         guard gifs >= 0 else { throw ValidationError("--gifs must be at least 0, got \(gifs)") }
     }
 
-    var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
-
     var limit: Int { maxSteps ?? [GraspTask.reach: 50, .lift: 100, .place: 150][task]! }
 
     var subgoalScheme: SubgoalScheme {
@@ -297,6 +295,7 @@ struct PlanCommand: ParsableCommand {
     func run(policy: inout some GraspPolicy, name: String, seeds: [UInt64], world: GraspConfig, directory: String?) throws -> PlanReport.PolicyResult {
         var outcomes: [GraspEpisodeResult] = []
         var planSeconds: [Double] = []
+        let line = CountLine()
         for (i, s) in seeds.enumerated() {
             let record = directory != nil && i < gifs
             let result = try runGraspEpisode(config: world, task: task, seed: s, maxSteps: limit, subgoals: subgoalScheme, policy: &policy,
@@ -304,12 +303,8 @@ struct PlanCommand: ParsableCommand {
             outcomes.append(result)
             planSeconds += result.planSeconds
             if let directory, record { try writeEpisodeGIF(result, world: world, to: directory + "/episode_\(i).gif") }
-            if isTerminal {
-                let done = outcomes.filter(\.success).count
-                FileHandle.standardError.write(Data("\r  \(name): episode \(i + 1)/\(seeds.count), \(done) successes\u{1B}[K".utf8))
-            }
+            line.show("  \(name): episode \(i + 1)/\(seeds.count), \(outcomes.filter(\.success).count) successes", done: i + 1, total: seeds.count)
         }
-        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let result = PlanReport.PolicyResult(policy: name, outcomes: outcomes, planSeconds: planSeconds)
         say(String(format: "  %@: %d/%d successes (%.0f %%, 95%% interval %.0f–%.0f %%)", name, result.successes, result.episodes,
                    100 * result.successRate, 100 * result.interval95[0], 100 * result.interval95[1])
