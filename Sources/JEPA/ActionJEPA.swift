@@ -52,6 +52,15 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var zDim = 0
     public var zSamples = 8
     public var zPenalty: Float = 0
+    /// V-JEPA 2.1's deep self-supervision for the compact `gru` model with a ViT encoder: the
+    /// next frame's target encoder hidden states after these block counts (in [1, encoder_depth − 1]),
+    /// read out by the target encoder's own pooling and layer-normalised, are predicted from the
+    /// GRU's hidden state by one head per level; weights in `loss.deep`. Empty: off.
+    public var deepLevels: [Int] = []
+    /// V-JEPA 2.1's dense loss for the `gru` model (weight `loss.dense`): a frame predictor's
+    /// "context" is the frame it steps from, so a head also regresses that frame's target latent
+    /// from the GRU's new hidden state, which must then keep what it read, not only the change.
+    public var denseHead = false
 
     enum CodingKeys: String, CodingKey {
         case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
@@ -60,7 +69,8 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
              predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
              inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance,
              proprio, proprioScale = "proprio_scale",
-             zDim = "latent_dim", zSamples = "latent_samples", zPenalty = "latent_penalty"
+             zDim = "latent_dim", zSamples = "latent_samples", zPenalty = "latent_penalty",
+             deepLevels = "deep_levels", denseHead = "dense_head"
     }
     public init() {}
 
@@ -104,6 +114,8 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         zDim = try c.decode(.zDim, default: d.zDim)
         zSamples = try c.decode(.zSamples, default: d.zSamples)
         zPenalty = try c.decode(.zPenalty, default: d.zPenalty)
+        deepLevels = try c.decode(.deepLevels, default: d.deepLevels)
+        denseHead = try c.decode(.denseHead, default: d.denseHead)
     }
 
     /// The encoder's token grid [h, w].
@@ -183,7 +195,8 @@ public final class ActionConditionedJEPA: WorldModel {
                                                    mlpRatio: config.mlpRatio, rng: &rng)
         case .gru:
             predictor = ActionGRUPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
-                                           proprioDim: config.proprioDim, zDim: config.zDim, rng: &rng)
+                                           proprioDim: config.proprioDim, zDim: config.zDim,
+                                           levelHeads: config.deepLevels.count, denseHead: config.denseHead, rng: &rng)
         case .recurrent:
             predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
                                            window: config.frames - 1, zDim: config.zDim, rng: &rng)
@@ -192,6 +205,8 @@ public final class ActionConditionedJEPA: WorldModel {
             ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil
         precondition(config.proprioDim == 0 || config.predictor == .gru,
                      "ActionConditionedJEPA: proprioception needs the gru predictor, got \(config.predictor)")
+        precondition((config.deepLevels.isEmpty && !config.denseHead) || (config.predictor == .gru && config.encoder == .vit),
+                     "ActionConditionedJEPA: deep and dense heads need the gru predictor and a vit encoder")
         precondition(config.zDim == 0 || config.predictor != .transformer,
                      "ActionConditionedJEPA: a latent variable needs the gru or recurrent predictor, got \(config.predictor)")
     }
@@ -237,6 +252,25 @@ public final class ActionConditionedJEPA: WorldModel {
     /// live in: [B, T, N, D]. No graph.
     public func encode(_ frames: Tensor) -> Tensor {
         noGrad { Self.normalized(rawLatents(frames, encoder: targetEncoder)) }
+    }
+
+    /// Target latents [B, T, 1, D] (as `encode`) and, for each of `config.deepLevels`, the target
+    /// encoder's hidden tokens after that many blocks read out by its pooling layer and
+    /// layer-normalised, [B, T, 1, D] each: one pass of the target encoder. No graph.
+    public func multiLevelTargets(_ frames: Tensor) -> (final: Tensor, levels: [Tensor]) {
+        guard !config.deepLevels.isEmpty else { return (encode(frames), []) }
+        guard let pooled = targetEncoder as? ProjectedPoolEncoder, let vit = pooled.backbone as? VisionTransformer else {
+            preconditionFailure("multiLevelTargets: deep levels need a vit backbone under the pooled latent")
+        }
+        return noGrad {
+            let (b, t) = (frames.shape[0], frames.shape[1])
+            let input = Self.stacked(frames, count: config.frameStack)
+            let (output, levels) = vit.encode(vit.embed(input.reshaped([b * t] + Array(input.shape[2...]))), levels: config.deepLevels)
+            let readOut = { (tokens: Tensor) in
+                Self.normalized(pooled.pool(tokens.reshaped([b * t, 1, -1])).reshaped([b, t, 1, self.config.latentDim]))
+            }
+            return (readOut(output), levels.map(readOut))
+        }
     }
 
     /// Proprioception [B, T, S] (S ≥ P raw state entries, e.g. the dataset's `states`) → the
@@ -298,7 +332,7 @@ public final class ActionConditionedJEPA: WorldModel {
         let (b, t) = (frames.shape[0], frames.shape[1])
         precondition(t >= 2 && actions.shape == [b, t, config.actionDim],
                      "ActionConditionedJEPA.loss: frames \(frames.shape) and actions \(actions.shape) do not match")
-        let targets = encode(frames)
+        let (targets, levelTargets) = multiLevelTargets(frames)
         let z = Self.normalized(rawLatents(frames, encoder: contextEncoder))
         precondition(config.proprioDim == 0 || proprio != nil, "ActionConditionedJEPA.loss: the model reads proprioception; none given")
         let trueProprio = config.proprioDim > 0 ? proprio.map(proprioState) : nil
@@ -315,10 +349,29 @@ public final class ActionConditionedJEPA: WorldModel {
                                inference: .sampled(count: config.zSamples, seed: sigregSeed), model: predictor) { z in
                 energyPerClip(predicted: visualPart(predictor(latents: inputs, actions: taken, z: z)), target: next, distance: config.distance)
             }
-        let teacherForced = predictor(latents: inputs, actions: taken, z: zClip)
+        let gru = predictor as? ActionGRUPredictor
+        let stepped = gru?.outputs(latents: inputs, actions: taken, z: zClip)
+        let teacherForced = stepped?.prediction ?? predictor(latents: inputs, actions: taken, z: zClip)
         let prediction = energy(predicted: visualPart(teacherForced), target: next, distance: config.distance)
         var total = prediction * weights.prediction
         var parts = JEPALoss.Parts()
+        if let gru, let hidden = stepped?.hidden {
+            // V-JEPA 2.1: the stepped-from frame's own target (dense) and the next frame's targets
+            // at the intermediate levels (deep), from the hidden state the prediction is read from.
+            if weights.dense > 0, let head = gru.denseHead {
+                let value = energy(predicted: head(hidden), target: noGrad { targets.slice(axis: 1, 0..<(t - 1)) }, distance: config.distance)
+                parts.dense = value.item
+                total = total + value * weights.dense
+            }
+            var deep: [Float] = []
+            for (level, (head, target)) in zip(gru.levelHeads, levelTargets).enumerated()
+            where level < weights.deep.count && weights.deep[level] > 0 {
+                let value = energy(predicted: head(hidden), target: noGrad { target.slice(axis: 1, 1..<t) }, distance: config.distance)
+                deep.append(value.item)
+                total = total + value * weights.deep[level]
+            }
+            if !deep.isEmpty { parts.deep = deep }
+        }
         parts.copyBaseline = noGrad {
             energy(predicted: targets.slice(axis: 1, 0..<(t - 1)), target: next, distance: config.distance).item
         }

@@ -144,11 +144,17 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
     /// Embeds the latent variable z [B, k] into the GRU's hidden input (no bias: z = 0 is the model
     /// without one); none when `zDim` is 0. Made last, so the random stream of a model without it is unchanged.
     public let zEmbed: Linear?
+    /// V-JEPA 2.1 objectives: deep self-supervision's heads, one per intermediate target level, from
+    /// the new hidden state to the level's pooled target (`level_heads.i`); and the dense loss's
+    /// head, from the new hidden state back to the context frame's own target latent (`dense_head`).
+    public let levelHeads: [Linear]
+    public let denseHead: Linear?
     let latentDim: Int, proprioDim: Int
 
     public var window: Int { 1 }
 
-    public init(latentDim: Int, actionDim: Int, hidden: Int, proprioDim: Int = 0, zDim: Int = 0, rng: inout RandomGenerator) {
+    public init(latentDim: Int, actionDim: Int, hidden: Int, proprioDim: Int = 0, zDim: Int = 0,
+                levelHeads: Int = 0, denseHead: Bool = false, rng: inout RandomGenerator) {
         actionEmbed = Linear(actionDim, hidden, rng: &rng)
         inProj = Linear(latentDim, hidden, rng: &rng)
         cell = GRUCell(hidden, hidden, rng: &rng)
@@ -163,6 +169,12 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
             (proprioEmbed, proprioHead) = (nil, nil)
         }
         zEmbed = zDim > 0 ? Linear(zDim, hidden, bias: false, rng: &rng) : nil
+        // From a generator derived without advancing `rng`: every other parameter of the model,
+        // those made after the predictor too, starts from the same numbers with or without the heads.
+        var ahead = rng
+        var headRNG = RandomGenerator(seed: ahead.next() ^ 0xD1B5_4A32_D192_ED03)
+        self.levelHeads = (0..<levelHeads).map { _ in Linear(hidden, latentDim, rng: &headRNG) }
+        self.denseHead = denseHead ? Linear(hidden, latentDim, rng: &headRNG) : nil
         (self.latentDim, self.proprioDim) = (latentDim, proprioDim)
     }
 
@@ -171,6 +183,12 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
     }
 
     public func callAsFunction(latents z: Tensor, actions a: Tensor, z latent: Tensor?) -> Tensor {
+        outputs(latents: z, actions: a, z: latent).prediction
+    }
+
+    /// The prediction and the GRU's new hidden state [B, T, 1, H] it is read from (which the
+    /// deep and dense heads read too).
+    public func outputs(latents z: Tensor, actions a: Tensor, z latent: Tensor?) -> (prediction: Tensor, hidden: Tensor) {
         let (b, t) = (z.shape[0], z.shape[1])
         precondition(z.rank == 4 && z.shape[2] == 1 && z.shape[3] == latentDim + proprioDim && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
                      "ActionGRUPredictor: states \(z.shape) (expected [B, T, 1, \(latentDim + proprioDim)]) and actions \(a.shape) do not match")
@@ -181,8 +199,8 @@ public final class ActionGRUPredictor: Module, ActionPredictor {
         if let proprioEmbed, let proprio { hidden = hidden + proprioEmbed(proprio) }
         if let latent { hidden = hidden + embedded(latent, batch: b).expanded(to: hidden.shape) }
         let h = cell(action, hidden)
-        guard let proprioHead, let proprio else { return z + outProj(h) }
-        return concat([visual + outProj(h), proprio + proprioHead(h)], axis: 3)
+        guard let proprioHead, let proprio else { return (z + outProj(h), h) }
+        return (concat([visual + outProj(h), proprio + proprioHead(h)], axis: 3), h)
     }
 
     /// z [B, k] embedded as [B, 1, 1, H].

@@ -13,7 +13,7 @@ public struct TrainingRecord: Codable, Sendable {
     /// Action-conditioned runs only: rollout energy, inverse-dynamics MSE, and the energy of the
     /// "nothing changes" prediction the model must beat.
     public var rollout: Float?, inverseDynamics: Float?, copyBaseline: Float?
-    /// Video runs with V-JEPA 2.1 objectives: the dense (context-token) energy and each deep level's.
+    /// Runs with V-JEPA 2.1 objectives: the dense energy (context tokens, or the stepped-from frame) and each deep level's.
     public var dense: Float?, deep: [Float]?
     /// With proprioception: the predicted proprio part's distance, and that of "it does not change".
     public var proprio: Float?, proprioCopyBaseline: Float?

@@ -283,8 +283,17 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         } else {
             try check(m.actionDim >= 1, key: "model.action_dim", "must be at least 1, got \(m.actionDim)")
         }
-        try check(loss.dense == 0 && loss.deep.isEmpty, key: loss.dense != 0 ? "loss.dense" : "loss.deep",
-                  "applies only to kind: video (masked-token prediction); this config trains kind: \(kind.rawValue)")
+        let levels = m.deepLevels
+        if !levels.isEmpty || m.denseHead {
+            try check(m.predictor == .gru && m.encoder == .vit, key: levels.isEmpty ? "model.dense_head" : "model.deep_levels",
+                      "needs predictor: gru and encoder: vit (heads on the GRU state, targets read out of the ViT), got \(m.predictor.rawValue) and \(m.encoder.rawValue)")
+        }
+        try check(zip(levels, levels.dropFirst()).allSatisfy { $0 < $1 } && levels.allSatisfy { (1..<m.encoderDepth).contains($0) },
+                  key: "model.deep_levels", "must be increasing block counts in [1, encoder_depth − 1] = [1, \(m.encoderDepth - 1)], got \(levels)")
+        try check(loss.deep.isEmpty || loss.deep.count == levels.count, key: "loss.deep",
+                  "needs one weight per model.deep_levels entry (\(levels.count)), got \(loss.deep.count)")
+        try check(loss.dense == 0 || m.denseHead, key: "loss.dense",
+                  "needs model.dense_head: true (the head that regresses the stepped-from frame's target) for kind: \(kind.rawValue)")
         for (key, v) in [("model.frames", m.frames), ("model.image_size", m.imageSize), ("model.channels", m.channels),
                          ("model.frame_stack", m.frameStack),
                          ("model.patch", m.patch), ("model.encoder_dim", m.encoderDim),

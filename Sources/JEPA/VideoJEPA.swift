@@ -88,13 +88,14 @@ public struct JEPALossWeights: Codable, Sendable, Equatable {
     public var rollout: Float = 0
     /// Action-conditioned models: MSE of the inverse-dynamics head's actions.
     public var inverseDynamics: Float = 0
-    /// Video models, V-JEPA 2.1's dense predictive loss: the predictor's outputs at the visible
-    /// (context) tokens also regress the target features there, with this weight.
+    /// V-JEPA 2.1's dense predictive loss: the predictor's outputs at the visible (context) tokens
+    /// also regress the target features there, with this weight (`gru` action models with
+    /// `model.dense_head`: the GRU state regresses the stepped-from frame's target latent).
     public var dense: Float = 0
     /// How context tokens are weighted in the dense loss: `distance` (V-JEPA 2.1: 1/√d, d the grid
     /// distance to the nearest masked token) or `uniform`.
     public var denseWeighting = DenseWeighting.distance
-    /// Video models with `model.deep_levels`: one weight per intermediate level.
+    /// Models with `model.deep_levels`: one weight per intermediate level.
     public var deep: [Float] = []
     /// Action-conditioned models with `model.proprio`: the distance of the predicted
     /// proprioception to the true one (teacher-forced; in the rollout × `rollout` too).
@@ -134,7 +135,7 @@ public struct JEPALoss {
         /// Energy of predicting "nothing changes" (each frame's target latent for the next frame):
         /// the baseline an action-conditioned predictor must beat.
         public var copyBaseline: Float?
-        /// Video models: the dense (context-token) energy and the energy at each deep level.
+        /// V-JEPA 2.1 objectives: the dense energy and the energy at each deep level.
         public var dense: Float?, deep: [Float]?
         /// With proprioception: the teacher-forced distance of the predicted proprio part, and that
         /// of "the proprioception does not change".

@@ -131,7 +131,7 @@ import Testing
         #expect { try load(base + ", deep_levels: [1]}\nloss: {deep: [1, 1]}\n") } throws: { "\($0)".contains("loss.deep") }
         #expect { try load(base + "}\nloss: {dense: -1}\n") } throws: { "\($0)".contains("loss.dense") }
         #expect { try load("name: t\nkind: next_frame\nmodel: {action_dim: 0, predictor: recurrent}\nloss: {dense: 1}\n") } throws: {
-            "\($0)".contains("loss.dense") && "\($0)".contains("applies only to kind: video")
+            "\($0)".contains("loss.dense") && "\($0)".contains("model.dense_head")
         }
     }
 }
