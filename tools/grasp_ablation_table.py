@@ -1,5 +1,7 @@
 """Mean ± std over seeds of the grasp V-JEPA 2.1 ablation (EXPERIMENTS §6.2), from a sweep's
-sweep_results.csv and each run's plan-<task>-cem*/plan_report.json (pooled).
+sweep_results.csv and each run's plan-<task>-cem*/plan_report.json (pooled). A run whose encoder
+collapsed (held-out latent std below 0.1) is left out of the probe and rollout means and named in
+the seeds column; its planning counts are still shown.
 
     python3 tools/grasp_ablation_table.py runs/sweeps/grasp-v21-ablation
 """
@@ -28,8 +30,9 @@ def ms(values, fmt="%.3f"):
 print("| dense | deep | seeds | gripper x | gripper y | opening | object x | object y | held | rollout k=1 / repeat | k=8 / repeat | shuffled / model k=8 | eff. rank | reach | lift |")
 print("|---|---|---|" + "---|" * 12)
 for (dense, deep), runs in sorted(variants.items()):
-    f = lambda k: [float(r[k]) for r in runs]
-    ratio = lambda a, b: [float(r[a]) / float(r[b]) for r in runs]
+    healthy = [r for r in runs if float(r["collapse.mean_std"]) >= 0.1]
+    f = lambda k: [float(r[k]) for r in healthy]
+    ratio = lambda a, b: [float(r[a]) / float(r[b]) for r in healthy]
     cells = [ms(f(f"probe.{q}.r2")) for q in ["gripper.x", "gripper.y", "gripper.opening", "object0.x", "object0.y", "object0.held"]]
     cells += [ms(ratio("rollout.errors.model.1", "rollout.errors.repeat_last.1"), "%.2f"),
               ms(ratio("rollout.errors.model.8", "rollout.errors.repeat_last.8"), "%.2f"),
@@ -38,4 +41,5 @@ for (dense, deep), runs in sorted(variants.items()):
     for task in ["reach", "lift"]:
         counts = [plan(r["run"], task) for r in runs]
         cells.append(" + ".join(f"{s}/{n}" for s, n in (c for c in counts if c)) or "–")
-    print(f"| {dense} | {deep} | {','.join(r['seed'] for r in runs)} | " + " | ".join(cells) + " |")
+    seeds = ",".join(r["seed"] + ("" if r in healthy else " (collapsed)") for r in runs)
+    print(f"| {dense} | {deep} | {seeds} | " + " | ".join(cells) + " |")
