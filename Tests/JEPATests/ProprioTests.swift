@@ -37,7 +37,8 @@ private func perturbZeroParameters(_ model: ActionConditionedJEPA, seed: UInt64 
 @Suite struct ProprioTests {
     /// Without proprioception the model is the one before it: no new parameters, the predictor is
     /// the plain GRU step, and the loss of a fixed batch is the number recorded when proprioception
-    /// was added (the CLI reproduced the reference run's metrics bit for bit, EXPERIMENTS §5.3).
+    /// was added, to a few units in the last place (the CLI reproduced the reference run's metrics bit
+    /// for bit, EXPERIMENTS §5.3).
     @Test func proprioOffKeepsTheOldModel() throws {
         let c = tinyConfig(proprio: false)
         #expect(c.proprioDim == 0 && c.stateDim == c.latentDim)
@@ -55,7 +56,10 @@ private func perturbZeroParameters(_ model: ActionConditionedJEPA, seed: UInt64 
         let weights = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04, rollout: 1, inverseDynamics: 1)
         let loss = noGrad { model.loss(frames: frames, actions: actions, weights: weights) }
         #expect(loss.parts.proprio == nil && loss.parts.proprioCopyBaseline == nil)
-        #expect(loss.total.item.bitPattern == 0x3fe8_4aa5, "\(loss.total.item) \(String(loss.total.item.bitPattern, radix: 16))")
+        // Recorded bit for bit on another machine; OpenBLAS picks its kernels per CPU (this AMD EPYC
+        // gives the next float), so a few units in the last place, not bits, are what must hold.
+        let recorded = Float(bitPattern: 0x3fe8_4aa5)
+        #expect(abs(loss.total.item - recorded) <= 4 * recorded.ulp, "\(loss.total.item) \(String(loss.total.item.bitPattern, radix: 16))")
     }
 
     /// With proprioception the state is [latent ‖ 2·s/scale − 1] of width D + 3, the predictor and
