@@ -12,7 +12,8 @@ public struct SweepResult: Codable, Sendable {
     public var error: String?
     public var seconds: Double
 
-    /// Metrics of a finished run directory: `train.<key>` from the last line of metrics.jsonl,
+    /// Metrics of a finished run directory: `train.<key>` from the last line of metrics.jsonl (a
+    /// list, such as the per-level `deep` energies, as `train.<key>.1`, `.2`, …),
     /// and from eval/report.json `probe.<name>.r2` (and `.random_r2`), `collapse.<key>`,
     /// `voe.<reduction>.<category>.accuracy|auroc`, `rollout.…` as flattened numbers.
     public static func metrics(ofRun directory: String) -> [String: Double] {
@@ -20,7 +21,7 @@ public struct SweepResult: Codable, Sendable {
         if let text = try? String(contentsOfFile: directory + "/metrics.jsonl", encoding: .utf8),
            let last = text.split(separator: "\n").last,
            let line = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] {
-            for (key, value) in line { if let v = value as? Double { out["train.\(key)"] = v } }
+            for (key, value) in line { flatten(value, prefix: "train.\(key)", into: &out) }
         }
         guard let data = FileManager.default.contents(atPath: directory + "/eval/report.json"),
               let report = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return out }

@@ -166,14 +166,14 @@ final class Gauge: @unchecked Sendable {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/eval", withIntermediateDirectories: true)
-        try "{\"loss\": 2}\n{\"loss\": 0.5, \"step\": 40}\n".write(toFile: dir + "/metrics.jsonl", atomically: true, encoding: .utf8)
+        try "{\"loss\": 2}\n{\"loss\": 0.5, \"step\": 40, \"deep\": [0.25, 0.125]}\n".write(toFile: dir + "/metrics.jsonl", atomically: true, encoding: .utf8)
         try """
             {"probes": [{"name": "ball0.x", "r2": 0.9, "random_encoder_r2": 0.5}],
              "collapse": {"effective_rank": 12.5},
              "violations": {"results": {"max": [{"category": "teleport", "pairwise_accuracy": 0.75, "auroc": 0.8}]}}}
             """.write(toFile: dir + "/eval/report.json", atomically: true, encoding: .utf8)
         let m = SweepResult.metrics(ofRun: dir)
-        #expect(m == ["train.loss": 0.5, "train.step": 40, "probe.ball0.x.r2": 0.9, "probe.ball0.x.random_r2": 0.5,
+        #expect(m == ["train.loss": 0.5, "train.step": 40, "train.deep.1": 0.25, "train.deep.2": 0.125, "probe.ball0.x.r2": 0.9, "probe.ball0.x.random_r2": 0.5,
                       "collapse.effective_rank": 12.5, "voe.max.teleport.accuracy": 0.75, "voe.max.teleport.auroc": 0.8])
     }
 }
