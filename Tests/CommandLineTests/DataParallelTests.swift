@@ -75,14 +75,24 @@ import Testing
         guard Self.hasMPI else { return }
         let dir = try Self.prepare()
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Every rank reports the error; each writes its own file, because mpirun forwards the ranks'
+        // streams in chunks that can interleave mid-line.
+        let rankStderr = "2> $0.stderr.$OMPI_COMM_WORLD_RANK"
         let differ = Self.run(["mpirun", "--oversubscribe", "-np", "2", "sh", "-c",
-                               "\(Self.jepa) train --config ddp.yaml --set name=differ --threads 1 --set optim.lr=0.00$((OMPI_COMM_WORLD_RANK+1))"], in: dir)
+                               "\(Self.jepa) train --config ddp.yaml --set name=differ --threads 1 --set optim.lr=0.00$((OMPI_COMM_WORLD_RANK+1)) \(rankStderr)",
+                               "differ"], in: dir)
         #expect(differ.status != 0)
-        #expect(differ.output.contains("ranks were started with different configs"))
-        let uneven = Self.run(["mpirun", "--oversubscribe", "-np", "3", Self.jepa, "train", "--config", "ddp.yaml",
-                               "--set", "name=uneven", "--threads", "1"], in: dir)
+        for rank in 0..<2 {
+            let text = (try? String(contentsOfFile: "\(dir)/differ.stderr.\(rank)", encoding: .utf8)) ?? ""
+            #expect(text.contains("ranks were started with different configs"), "rank \(rank): \(text) \(differ.output)")
+        }
+        let uneven = Self.run(["mpirun", "--oversubscribe", "-np", "3", "sh", "-c",
+                               "\(Self.jepa) train --config ddp.yaml --set name=uneven --threads 1 \(rankStderr)", "uneven"], in: dir)
         #expect(uneven.status != 0)
-        #expect(uneven.output.contains("data.batch_size 8 does not split evenly over 3 ranks"))
+        for rank in 0..<3 {
+            let text = (try? String(contentsOfFile: "\(dir)/uneven.stderr.\(rank)", encoding: .utf8)) ?? ""
+            #expect(text.contains("data.batch_size 8 does not split evenly over 3 ranks"), "rank \(rank): \(text) \(uneven.output)")
+        }
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/runs/differ") && !FileManager.default.fileExists(atPath: "\(dir)/runs/uneven"))
     }
 }
