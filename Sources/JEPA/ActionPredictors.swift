@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Tensors
 
@@ -114,10 +115,13 @@ public final class ActionTransformerPredictor: Module, ActionPredictor {
     }
 }
 
-/// Block-causal masks by frame count, built once.
+/// Block-causal masks by frame count, built once (locked: data-parallel shards share the model).
 final class MaskCache {
     private var masks: [Int: Tensor] = [:]
+    private let lock = NSLock()
     func mask(frames: Int, tokensPerFrame: Int) -> Tensor {
+        lock.lock()
+        defer { lock.unlock() }
         if let m = masks[frames] { return m }
         let m = MultiHeadAttention.blockCausalMask(frames: frames, tokensPerFrame: tokensPerFrame)
         masks[frames] = m

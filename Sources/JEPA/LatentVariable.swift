@@ -22,7 +22,7 @@ public func minimizingLatent(batch b: Int, size k: Int, penalty: Float, inferenc
         var best = [Float](repeating: 0, count: b * k)
         var bestCost = [Float](repeating: .infinity, count: b)
         for candidate in 0..<max(count, 1) {
-            let z = candidate == 0 ? Tensor.zeros([b, k]) : Tensor.randn([b, k], using: &rng)
+            let z = candidate == 0 ? Tensor.zeros([b, k]) : DataParallel.batchRandn([b, k], using: &rng)
             let e = noGrad { energy(z) }.scalars
             let values = z.scalars
             for i in 0..<b {

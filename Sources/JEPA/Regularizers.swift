@@ -105,9 +105,18 @@ public enum SIGReg {
 /// The optional anti-collapse terms of a loss, applied to encoder outputs `x` [..., D].
 enum Regularization {
     /// The weighted sum of the enabled terms (nil when all are off) and each term's value. With
-    /// `positionwise`, `x` is [S, P, D] and variance/covariance are taken per position.
+    /// `positionwise`, `x` is [S, P, D] and variance/covariance are taken per position. The
+    /// statistics are the whole batch's, also when its shards run on several threads.
     static func apply(to x: Tensor, weights: JEPALossWeights, seed: UInt64, positionwise: Bool = false)
         -> (total: Tensor?, variance: Float, covariance: Float, sigreg: Float) {
+        let (total, values) = DataParallel.batchStatistic(x) { x in
+            terms(of: x, weights: weights, seed: seed, positionwise: positionwise)
+        }
+        return (total, values.variance, values.covariance, values.sigreg)
+    }
+
+    private static func terms(of x: Tensor, weights: JEPALossWeights, seed: UInt64, positionwise: Bool)
+        -> (loss: Tensor?, info: (variance: Float, covariance: Float, sigreg: Float)) {
         var total: Tensor?
         func add(_ term: Tensor, _ weight: Float) { total = total.map { $0 + term * weight } ?? term * weight }
         var variance: Float = 0, covariance: Float = 0, sigreg: Float = 0
@@ -127,6 +136,6 @@ enum Regularization {
             sigreg = g.item
             add(g, weights.sigreg)
         }
-        return (total, variance, covariance, sigreg)
+        return (total, (variance, covariance, sigreg))
     }
 }

@@ -59,6 +59,8 @@ public final class Trainer {
     let start = Date()
     /// Flat gradients of every trainable tensor, reused each step for the all-reduce.
     var gradientBuffer: [Float] = []
+    /// Forward and backward of a batch over the worker threads.
+    let parallelStep: DataParallelStep
 
     /// Builds the model and data pipeline; with `resume`, restores the newest checkpoint of the run.
     /// With several ranks, `data.batch_size` is the global batch (each rank takes batch / size
@@ -85,6 +87,7 @@ public final class Trainer {
         optimizer = AdamW(parameters: model.trainableParameters, learningRate: config.optim.lr,
                           weightDecay: config.optim.weightDecay)
         trainable = model.trainableParameters.map(\.tensor)
+        parallelStep = DataParallelStep(trainable: trainable)
         maskRNG = rng.split()
         loader = try ClipLoader(path: config.data.path, options: ClipLoaderOptions(
             batchSize: config.data.batchSize, clipLength: config.clipLength, seed: rng.next()))
@@ -195,30 +198,21 @@ public final class Trainer {
         let total: Float, prediction: Float
     }
 
-    /// One optimisation step.
+    /// One optimisation step: this rank's rows of the batch, split over the worker threads.
     func trainStep() throws -> StepResult {
         let full = try loader.next()
         let rows = shard(full.frames.shape[0])
-        let frames = communicator.size > 1 ? full.frames.slice(axis: 0, rows) : full.frames
-        let batchActions = communicator.size > 1 ? full.actions?.slice(axis: 0, rows) : full.actions
         let lr = learningRates.value(at: step), momentum = momenta.value(at: step)
         optimizer.learningRate = lr
         let sigregSeed = config.seed &+ UInt64(step)
-        let loss: JEPALoss
-        if let video = model as? VideoJEPA, let masks {
-            let clips = frames.permuted([0, 2, 1, 3, 4])                // [B, C, T, H, W]
-            // Masks for the whole global batch, so every rank draws the same stream.
-            let mask = masks.strategy.masks(batch: full.frames.shape[0], grid: masks.grid, rng: &maskRNG)
-            loss = video.loss(clips: clips, contextIndices: Array(mask.context[rows]), targetIndices: Array(mask.target[rows]),
-                              weights: config.loss, sigregSeed: sigregSeed)
-        } else if let action = model as? ActionConditionedJEPA, config.kind == .nextFrame {
-            loss = action.loss(frames: frames, actions: Tensor.zeros([frames.shape[0], frames.shape[1], 0]), weights: config.loss, sigregSeed: sigregSeed)
-        } else if let action = model as? ActionConditionedJEPA, let actions = batchActions {
-            let states = communicator.size > 1 ? full.states.slice(axis: 0, rows) : full.states
-            loss = action.loss(frames: frames, actions: actions, proprio: action.config.proprio ? states : nil,
-                               weights: config.loss, sigregSeed: sigregSeed)
-        } else {
+        // Masks for the whole global batch, so every rank (and worker count) draws the same stream.
+        let mask = masks.map { $0.strategy.masks(batch: full.frames.shape[0], grid: $0.grid, rng: &maskRNG) }
+        if model is ActionConditionedJEPA, config.kind == .actionConditioned, full.actions == nil {
             throw TrainingError.mismatchedData("\(config.data.path): the batch does not fit a \(config.kind.rawValue) model")
+        }
+        let loss = parallelStep.run(batch: rows.count) { shardRows in
+            let r = (rows.lowerBound + shardRows.lowerBound)..<(rows.lowerBound + shardRows.upperBound)
+            return batchLoss(full, rows: r, mask: mask, sigregSeed: sigregSeed)
         }
         var logged = [Double(loss.total.item), Double(loss.prediction)]
         try communicator.allReduceSum(&logged)
@@ -226,7 +220,6 @@ public final class Trainer {
         guard value.isFinite else {
             throw TrainingError.nonFiniteLoss(step: step, value: value, lastCheckpoint: lastCheckpoint)
         }
-        loss.total.backward()
         try averageGradients()
         if config.optim.gradClip > 0 { clipGradientNorm(trainable, maxNorm: config.optim.gradClip) }
         optimizer.step()
@@ -235,6 +228,25 @@ public final class Trainer {
         step += 1
         return StepResult(loss: loss, learningRate: lr, momentum: momentum,
                           total: value, prediction: Float(logged[1] / Double(communicator.size)))
+    }
+
+    /// The loss of rows `rows` of a batch (runs on a worker thread).
+    func batchLoss(_ batch: ClipBatch, rows: Range<Int>, mask: MaskedBatch?, sigregSeed: UInt64) -> JEPALoss {
+        let whole = rows == 0..<batch.frames.shape[0]
+        func take(_ t: Tensor) -> Tensor { whole ? t : t.slice(axis: 0, rows) }
+        let frames = take(batch.frames)
+        if let video = model as? VideoJEPA, let mask {
+            return video.loss(clips: frames.permuted([0, 2, 1, 3, 4]),                // [B, C, T, H, W]
+                              contextIndices: Array(mask.context[rows]), targetIndices: Array(mask.target[rows]),
+                              weights: config.loss, sigregSeed: sigregSeed)
+        }
+        let action = model as! ActionConditionedJEPA
+        if config.kind == .nextFrame {
+            return action.loss(frames: frames, actions: Tensor.zeros([frames.shape[0], frames.shape[1], 0]),
+                               weights: config.loss, sigregSeed: sigregSeed)
+        }
+        return action.loss(frames: frames, actions: take(batch.actions!), proprio: action.config.proprio ? take(batch.states) : nil,
+                           weights: config.loss, sigregSeed: sigregSeed)
     }
 
     /// The metrics line of the step just taken; collapse diagnostics come from that step's targets.

@@ -65,14 +65,16 @@ public struct LatentGoalCost: TrajectoryCost {
     public func costs(_ actions: Tensor) -> Tensor {
         let s = actions.shape[0]
         precondition(actions.shape == [s, horizon, actionDim], "LatentGoalCost: candidates \(actions.shape), expected [S, \(horizon), \(actionDim)]")
-        guard let z = latentSamples else { return costs(actions, z: nil) }
+        // Candidates are independent: their shards run on the worker threads.
+        guard let z = latentSamples else { return DataParallel.map(batch: s) { costs(actions.slice(axis: 0, $0), z: nil) } }
         let m = z.shape[0]
         precondition(z.rank == 2 && z.shape[1] == model.config.zDim, "LatentGoalCost: z samples \(z.shape), expected [M, \(model.config.zDim)]")
         // Rows candidate-major: row s·M + j is candidate s under z_j.
         let repeated = actions.reshaped([s, 1, horizon * actionDim]).expanded(to: [s, m, horizon * actionDim])
             .reshaped([s * m, horizon, actionDim])
         let tiled = z.reshaped([1, m, z.shape[1]]).expanded(to: [s, m, z.shape[1]]).reshaped([s * m, z.shape[1]])
-        return costs(repeated, z: tiled).reshaped([s, m]).mean(axes: [1])
+        return DataParallel.map(batch: s * m) { costs(repeated.slice(axis: 0, $0), z: tiled.slice(axis: 0, $0)) }
+            .reshaped([s, m]).mean(axes: [1])
     }
 
     /// Costs [S] of candidates [S, H, A], each rolled out with its row of `z` [S, k] (nil: none).

@@ -53,7 +53,8 @@ extension Tensor {
     #endif
 
     /// Back-propagates from this tensor. Without `gradient` the tensor must hold one element
-    /// (a loss), seeded with 1. Leaf tensors that require grad accumulate into `grad`; the graph
+    /// (a loss), seeded with 1. Leaf tensors that require grad accumulate into `grad` (inside a
+    /// data-parallel shard, the shard's `GradientSink` takes those it holds); the graph
     /// is released afterwards, so each forward supports one backward. Runs without recording
     /// (no higher-order gradients).
     public func backward(_ gradient: Tensor? = nil) {
@@ -73,6 +74,7 @@ extension Tensor {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
                 guard let node = t.node else {
                     precondition(!t.graphReleased, "backward(): the graph through a tensor of shape \(t.shape) was already released by an earlier backward(); run the forward again")
+                    if let sink = DataParallel.sink, sink.accumulate(g, for: t) { continue }
                     t.grad = t.grad.map { $0 + g } ?? g
                     continue
                 }

@@ -8,9 +8,13 @@ import Foundation
 public enum Parallel {
     nonisolated(unsafe) private static var _threads: Int = defaultThreads()
 
-    /// Worker count for every parallel loop and matrix product (default: `JEPA_THREADS` or the core count).
+    /// Set inside a data-parallel worker, which owns one core: its ops run on the calling thread.
+    @TaskLocal static var localThreads: Int?
+
+    /// Worker count for every parallel loop and matrix product (default: `JEPA_THREADS` or the core
+    /// count; 1 inside a data-parallel worker, see `DataParallel`).
     public static var threads: Int {
-        get { _threads }
+        get { localThreads ?? _threads }
         set {
             precondition(newValue >= 1, "Parallel.threads must be at least 1, got \(newValue)")
             _threads = newValue
