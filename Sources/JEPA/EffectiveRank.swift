@@ -21,32 +21,7 @@ public func effectiveRank(_ x: Tensor) -> Double {
     return exp(entropy)
 }
 
-/// Eigenvalues of a symmetric matrix (row-major, size × size) by cyclic Jacobi rotations:
-/// simple, accurate, and fast enough for the few-hundred-dimensional features it is used on.
-func symmetricEigenvalues(_ matrix: [Double], size n: Int, sweeps: Int = 50) -> [Double] {
-    var a = matrix
-    for _ in 0..<sweeps {
-        var off = 0.0
-        for p in 0..<n { for q in (p + 1)..<n { off += a[p * n + q] * a[p * n + q] } }
-        if off < 1e-22 * Swift.max(1, (0..<n).reduce(0.0) { $0 + a[$1 * n + $1] * a[$1 * n + $1] }) { break }
-        for p in 0..<n {
-            for q in (p + 1)..<n where a[p * n + q] != 0 {
-                let apq = a[p * n + q]
-                let theta = (a[q * n + q] - a[p * n + p]) / (2 * apq)
-                let t = (theta >= 0 ? 1 : -1) / (Swift.abs(theta) + (theta * theta + 1).squareRoot())
-                let c = 1 / (t * t + 1).squareRoot(), s = t * c
-                for k in 0..<n {   // rotate columns p and q
-                    let akp = a[k * n + p], akq = a[k * n + q]
-                    a[k * n + p] = c * akp - s * akq
-                    a[k * n + q] = s * akp + c * akq
-                }
-                for k in 0..<n {   // rotate rows p and q
-                    let apk = a[p * n + k], aqk = a[q * n + k]
-                    a[p * n + k] = c * apk - s * aqk
-                    a[q * n + k] = s * apk + c * aqk
-                }
-            }
-        }
-    }
-    return (0..<n).map { a[$0 * n + $0] }
+/// Eigenvalues of a symmetric matrix (row-major, size × size), through LAPACK.
+func symmetricEigenvalues(_ matrix: [Double], size n: Int) -> [Double] {
+    LAPACK.symmetricEigenvalues(matrix, size: n)
 }

@@ -55,3 +55,23 @@ public enum BLAS {
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
+
+/// LAPACK routines of OpenBLAS's bundled LAPACK.
+public enum LAPACK {
+    /// Eigenvalues, ascending, of a symmetric matrix (row-major `size` × `size`; only one triangle
+    /// is read), by LAPACK's `dsyevd`.
+    public static func symmetricEigenvalues(_ matrix: [Double], size n: Int) -> [Double] {
+        precondition(matrix.count == n * n, "symmetricEigenvalues: \(matrix.count) values for a \(n)×\(n) matrix")
+        guard n > 0 else { return [] }
+        var a = matrix, w = [Double](repeating: 0, count: n)
+        var dim = Int32(n), info: Int32 = 0
+        var lwork: Int32 = -1, liwork: Int32 = -1
+        var workSize = 0.0, iworkSize: Int32 = 0
+        dsyevd_("N", "L", &dim, &a, &dim, &w, &workSize, &lwork, &iworkSize, &liwork, &info)   // workspace query
+        lwork = Int32(workSize); liwork = iworkSize
+        var work = [Double](repeating: 0, count: Int(lwork)), iwork = [Int32](repeating: 0, count: Int(liwork))
+        dsyevd_("N", "L", &dim, &a, &dim, &w, &work, &lwork, &iwork, &liwork, &info)
+        precondition(info == 0, "symmetricEigenvalues: dsyevd failed (info \(info))")
+        return w
+    }
+}

@@ -14,6 +14,19 @@ import Tensors
         #expect(Swift.abs(r[0] - 2) < 1e-12 && Swift.abs(r[1] - 5) < 1e-12)
     }
 
+    /// A random symmetric 60×60 matrix: the eigenvalues sum to the trace and their squares to the
+    /// squared Frobenius norm.
+    @Test func eigenvaluesKeepTraceAndFrobeniusNorm() {
+        var rng = RandomGenerator(seed: 4)
+        let n = 60
+        let r = (0..<(n * n)).map { _ in Double(rng.normal()) }
+        let m = (0..<(n * n)).map { k in (r[k] + r[(k % n) * n + k / n]) / 2 }
+        let e = symmetricEigenvalues(m, size: n)
+        let trace = (0..<n).reduce(0.0) { $0 + m[$1 * n + $1] }
+        #expect(e.count == n && Swift.abs(e.reduce(0, +) - trace) < 1e-9)
+        #expect(Swift.abs(e.reduce(0) { $0 + $1 * $1 } - m.reduce(0) { $0 + $1 * $1 }) < 1e-8)
+    }
+
     @Test func isotropicFeaturesHaveFullRankAndCollapsedOnesRankOne() {
         var rng = RandomGenerator(seed: 1)
         let isotropic = Tensor.randn([4000, 8], using: &rng)
