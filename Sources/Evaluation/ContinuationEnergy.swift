@@ -38,7 +38,8 @@ public func continuationEnergies(of model: ActionConditionedJEPA, datasetPath: S
             let base = (e * length + first) * h * w
             images += frames[base..<(base + span * h * w)].map { Float($0) / 255 }
         }
-        let latents = model.encode(Tensor(images, shape: [rows.count, span, 1, h, w]))
+        let clips = Tensor(images, shape: [rows.count, span, 1, h, w])
+        let latents = DataParallel.map(batch: rows.count) { model.encode(clips.slice(axis: 0, $0)) }
         for (i, c) in contexts.enumerated() {
             let clip = latents.slice(axis: 1, (longest - c)..<span)
             let actions = Tensor.zeros([rows.count, c - 1 + horizon, 0])

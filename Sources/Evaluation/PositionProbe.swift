@@ -96,7 +96,8 @@ public func probeState(of model: VideoJEPA, datasetPath: String, names: [String]
     return try source.fit(train: trainEpisodes, test: testEpisodes, windows: [(clipStart, model.config.frames)],
                          batch: batch) { clips in
         let (n, t) = (clips.shape[0], clips.shape[1])
-        let tokens = model.targetFeatures(clips.reshaped([n, 1, t, source.height, source.width]))
+        let video = clips.reshaped([n, 1, t, source.height, source.width])
+        let tokens = DataParallel.map(batch: n) { model.targetFeatures(video.slice(axis: 0, $0)) }
         let frame = tokens.slice(axis: 1, last..<(last + perFrame))                            // [S, h·w, D]
         return frame.reshaped([n, poolGrid, cellH, poolGrid, cellW, frame.shape[2]]).mean(axes: [2, 4]).reshaped([n, -1])
     }
@@ -113,7 +114,8 @@ public func probeState(of model: ActionConditionedJEPA, datasetPath: String, nam
     return try source.fit(train: trainEpisodes, test: testEpisodes, windows: frameIndices.map { ($0 - 1, 2) },
                           batch: batch) { frames in
         let n = frames.shape[0]
-        return model.encode(frames.reshaped([n, 2, 1, source.height, source.width])).reshaped([n, -1])
+        let pairs = frames.reshaped([n, 2, 1, source.height, source.width])
+        return DataParallel.map(batch: n) { model.encode(pairs.slice(axis: 0, $0)) }.reshaped([n, -1])
     }
 }
 
@@ -164,7 +166,8 @@ public func rolloutErrors(of model: ActionConditionedJEPA, datasetPath: String, 
             if let stateRows { proprio += stateRows.values[((e * length + first) * s)..<((e * length + first + context) * s)] }
         }
         let n = rows.count
-        let latents = model.encode(Tensor(images, shape: [n, span, 1, h, w]))
+        let clips = Tensor(images, shape: [n, span, 1, h, w])
+        let latents = DataParallel.map(batch: n) { model.encode(clips.slice(axis: 0, $0)) }
         let known = model.state(latents: latents.slice(axis: 1, 0..<context),
                                 proprio: stateRows.map { _ in Tensor(proprio, shape: [n, context, s]) })
         let d = model.config.distance

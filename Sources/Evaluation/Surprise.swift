@@ -79,15 +79,19 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
         let grid = TokenGrid(frames: g[0], height: g[1], width: g[2])
         var unused = RandomGenerator(seed: 0)
         let mask = FutureFrameMask(contextFrames: contextFrames / c.tubelet).masks(batch: b, grid: grid, rng: &unused)
+        // Clips are independent: their shards run on the worker threads.
         return noGrad {
-            let scores = starts.map { s -> Tensor in
-                let window = clips.slice(axis: 1, s..<(s + c.frames)).permuted([0, 2, 1, 3, 4])      // [B, C, F, H, W]
-                let target = model.targetFeatures(window).gather(batchIndices: mask.target)
-                let context = model.contextEncoder(window, tokenIndices: mask.context)
-                let predicted = model.predictor(context, contextIndices: mask.context, targetIndices: mask.target)
-                return energyPerClip(predicted: predicted, target: target, distance: c.distance)        // [B]
+            DataParallel.map(batch: b) { rows in
+                let (contextIndices, targetIndices) = (Array(mask.context[rows]), Array(mask.target[rows]))
+                let scores = starts.map { s -> Tensor in
+                    let window = clips.slice(axis: 0, rows).slice(axis: 1, s..<(s + c.frames)).permuted([0, 2, 1, 3, 4])   // [B, C, F, H, W]
+                    let target = model.targetFeatures(window).gather(batchIndices: targetIndices)
+                    let context = model.contextEncoder(window, tokenIndices: contextIndices)
+                    let predicted = model.predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
+                    return energyPerClip(predicted: predicted, target: target, distance: c.distance)        // [B]
+                }
+                return stack(scores, axis: 1)
             }
-            return stack(scores, axis: 1)
         }
     }
 }
@@ -155,12 +159,14 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         guard !scored.isEmpty else {
             throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(contextFrames) context frames")
         }
+        // Clips, then windows, are independent: their shards run on the worker threads.
         return noGrad {
-            let latents = model.encode(clips)                                                   // [B, T, N, D]
+            let latents = DataParallel.map(batch: clips.shape[0]) { model.encode(clips.slice(axis: 0, $0)) }   // [B, T, N, D]
             let context = concat(scored.map { latents.slice(axis: 1, ($0 - horizon + 1 - contextFrames)..<($0 - horizon + 1)) }, axis: 0)
             let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
-            let predicted = model.rollout(latents: context, actions: Tensor.zeros([context.shape[0], contextFrames - 1 + horizon, 0]))
-                .slice(axis: 1, (horizon - 1)..<horizon)
+            let predicted = DataParallel.map(batch: context.shape[0]) { rows in
+                model.rollout(latents: context.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, contextFrames - 1 + horizon, 0]))
+            }.slice(axis: 1, (horizon - 1)..<horizon)
             return (predicted, target)
         }
     }

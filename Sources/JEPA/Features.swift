@@ -24,12 +24,16 @@ public func encoderFeatures(_ model: any WorldModel, clips: Tensor, which: Encod
                 throw FeatureError("clips have \(t) frames; the video model encodes windows of \(window)")
             }
             let encoder = which == .target ? video.targetEncoder : video.contextEncoder
-            let windows = (0..<(t / window)).map { w in
-                encoder(clips.slice(axis: 1, (w * window)..<((w + 1) * window)).permuted([0, 2, 1, 3, 4]))
+            // Clips are independent: their shards run on the worker threads.
+            return DataParallel.map(batch: clips.shape[0]) { rows in
+                let windows = (0..<(t / window)).map { w in
+                    encoder(clips.slice(axis: 0, rows).slice(axis: 1, (w * window)..<((w + 1) * window)).permuted([0, 2, 1, 3, 4]))
+                }
+                return windows.count == 1 ? windows[0] : concat(windows, axis: 1)
             }
-            return windows.count == 1 ? windows[0] : concat(windows, axis: 1)
         case let action as ActionConditionedJEPA:
-            let latents = action.rawLatents(clips, encoder: which == .target ? action.targetEncoder : action.contextEncoder)
+            let encoder = which == .target ? action.targetEncoder : action.contextEncoder
+            let latents = DataParallel.map(batch: clips.shape[0]) { action.rawLatents(clips.slice(axis: 0, $0), encoder: encoder) }
             return latents.reshaped([latents.shape[0], latents.shape[1] * latents.shape[2], latents.shape[3]])
         default:
             throw FeatureError("no encoder features for \(type(of: model))")

@@ -52,6 +52,26 @@ private func temporaryPath(_ name: String) -> String {
         }
     }
 
+    /// A batch is scored in shards on the worker threads; each clip's scores are those it gets
+    /// scored alone (one clip: one shard), for the next-frame and the masked video scorer.
+    @Test func batchScoresAreEachClipsOwn() throws {
+        var rng = RandomGenerator(seed: 6)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        var videoConfig = VideoJEPAConfig()
+        (videoConfig.frames, videoConfig.imageSize, videoConfig.patch, videoConfig.tubelet) = (4, 16, 8, 1)
+        (videoConfig.encoderDim, videoConfig.encoderDepth, videoConfig.encoderHeads) = (16, 1, 2)
+        (videoConfig.predictorDim, videoConfig.predictorDepth, videoConfig.predictorHeads) = (8, 1, 2)
+        let video = try VideoJEPA(config: videoConfig, rng: &rng)
+        let x = clips(try tinyBalls(), count: 4, frames: 7, seed: 8)
+        for scorer in [try NextFrameSurpriseScorer(model: model, contextFrames: 3, horizon: 2) as any SurpriseScorer,
+                       try makeSurpriseScorer(for: video, contextFrames: 2)] {
+            let batch = try scorer.surprise(x).scalars
+            let alone = try (0..<4).flatMap { try scorer.surprise(x.slice(axis: 0, $0..<($0 + 1))).scalars }
+            #expect(batch.count == alone.count && zip(batch, alone).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        }
+    }
+
     /// With a trained-looking predictor a frame's score depends only on its window: scoring the
     /// clip's last frames alone gives the same numbers.
     @Test func windowsAreIndependent() throws {

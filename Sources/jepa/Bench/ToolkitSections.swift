@@ -60,7 +60,17 @@ struct VitBlockSection: BenchSection {
             x.grad = nil
             block(x).backward(upstream)
         }
+        // Its attention alone (the fused op on the packed qkv): 3 × 4·n²·d per clip.
+        let qkv = Tensor.randn([Self.batch, Self.tokens, 3 * Self.dim], using: &rng, requiresGrad: true)
+        let attentionUpstream = Tensor.randn([Self.batch, Self.tokens, Self.dim], using: &rng)
+        let attention = Timing.measure(seconds: context.seconds, minReps: context.minReps) {
+            qkv.grad = nil
+            selfAttention(qkv: qkv, heads: Self.heads).backward(attentionUpstream)
+        }
+        let attentionFlops = 3 * Double(Self.batch) * 4 * Double(Self.tokens * Self.tokens * Self.dim)
         return [BenchRow(section: id, name: "block fwd+bwd", shape: "16x256x192", threads: context.threads,
-                         stats: stats, flops: Self.flops)]
+                         stats: stats, flops: Self.flops),
+                BenchRow(section: id, name: "attention fwd+bwd", shape: "16x256x3x64", threads: context.threads,
+                         stats: attention, flops: attentionFlops)]
     }
 }
