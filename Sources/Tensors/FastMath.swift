@@ -1,4 +1,4 @@
-/// Branch-free exp and erf for the elementwise hot spots (softmax, GELU).
+/// Branch-free exp, erf, sigmoid and tanh for the elementwise hot spots (softmax, GELU, GRU gates).
 ///
 /// libm's `expf`/`erff` are opaque calls that cost several nanoseconds each and stop LLVM from
 /// vectorising the loop around them. These use only arithmetic, selects and wrapping integer ops,
@@ -25,6 +25,31 @@ enum FastMath {
         p = horner(p, r, 1)
         let scale = Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23)
         return x < -87.3 ? 0 : p * scale
+    }
+
+    /// The logistic function 1 / (1 + e^(−x)), from e^(−|x|) so that nothing overflows.
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float {
+        let e = exp(-Swift.abs(x))
+        let s = 1 / (1 + e)
+        return x >= 0 ? s : e * s
+    }
+
+    /// tanh: (1 − e)/(1 + e) with e = e^(−2|x|), and an odd Taylor polynomial below |x| = 0.25,
+    /// where 1 − e would cancel (relative error there < 1e-7).
+    @inline(__always)
+    static func tanh(_ x: Float) -> Float {
+        let a = Swift.abs(x)
+        let e = exp(-2 * a)
+        let far = (1 - e) / (1 + e)
+        let a2 = a * a
+        var p: Float = 62.0 / 2835
+        p = horner(p, a2, -17.0 / 315)
+        p = horner(p, a2, 2.0 / 15)
+        p = horner(p, a2, -1.0 / 3)
+        p = horner(p, a2, 1)
+        let y = a < 0.25 ? a * p : far
+        return x < 0 ? -y : y
     }
 
     /// erf with absolute error ≤ 1.5e-7 (Abramowitz & Stegun 7.1.26).

@@ -33,8 +33,24 @@ extension Tensor {
     }
     public func sin() -> Tensor { map("sin", { Foundation.sin($0) }, derivative: { x, _ in Foundation.cos(x) }) }
     public func cos() -> Tensor { map("cos", { Foundation.cos($0) }, derivative: { x, _ in -Foundation.sin(x) }) }
-    public func tanh() -> Tensor { map("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
-    public func sigmoid() -> Tensor { map("sigmoid", sigmoidScalar, derivative: { _, y in y * (1 - y) }) }
+    public func tanh() -> Tensor { pointwise("tanh", FastMath.tanh, derivativeFromOutput: { 1 - $0 * $0 }) }
+    public func sigmoid() -> Tensor { pointwise("sigmoid", FastMath.sigmoid, derivativeFromOutput: { $0 * (1 - $0) }) }
+
+    /// `map` for functions whose derivative is a function of the output, inlined so that both
+    /// loops vectorise (the GRU's gates run these on every step of every planning candidate).
+    @inline(__always)
+    func pointwise(_ name: String, _ f: (Float) -> Float, derivativeFromOutput: @escaping (Float) -> Float) -> Tensor {
+        let out = Tensor(uninitialized: shape)
+        let px = ptr, po = out.ptr
+        Parallel.forChunks(count, cost: 8) { r in for i in r { po[i] = f(px[i]) } }
+        let y = out.detached()
+        return out.recorded(name, [self]) { g in
+            let gx = Tensor(uninitialized: g.shape)
+            let pg = g.ptr, pgx = gx.ptr, py = y.ptr
+            Parallel.forChunks(g.count, cost: 2) { r in for i in r { pgx[i] = pg[i] * derivativeFromOutput(py[i]) } }
+            return [gx]
+        }
+    }
     public func relu() -> Tensor { map("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
     /// Clamps to [low, high]; the gradient passes where the input is inside the interval.
     public func clamped(_ low: Float, _ high: Float) -> Tensor {
@@ -75,8 +91,8 @@ extension Tensor {
 
     /// SiLU (swish): x · sigmoid(x).
     public func silu() -> Tensor {
-        map("silu", { $0 * sigmoidScalar($0) }, derivative: { x, _ in
-            let s = sigmoidScalar(x)
+        map("silu", { $0 * FastMath.sigmoid($0) }, derivative: { x, _ in
+            let s = FastMath.sigmoid(x)
             return s * (1 + x * (1 - s))
         })
     }
@@ -93,6 +109,3 @@ extension Tensor {
     }
 }
 
-@inline(__always) func sigmoidScalar(_ x: Float) -> Float {
-    x >= 0 ? 1 / (1 + Foundation.exp(-x)) : Foundation.exp(x) / (1 + Foundation.exp(x))
-}
