@@ -28,15 +28,10 @@ enum TileGemm {
             let w = Swift.min(width, n - j)
             packPanel(transB: transB, k: k, b: b, ldb: ldb, column: j, width: w, into: pack)
             var i = 0
-            while i + 6 <= m {
-                tile6(k: k, alpha: alpha, a: a + i * rowStride, rowStride: rowStride, depthStride: depthStride,
-                      panel: pack, c: c + i * ldc + j, ldc: ldc, width: w)
-                i += 6
-            }
             while i < m {
-                tile1(k: k, alpha: alpha, a: a + i * rowStride, depthStride: depthStride,
-                      panel: pack, c: c + i * ldc + j, width: w)
-                i += 1
+                tile6(k: k, alpha: alpha, a: a + i * rowStride, rowStride: rowStride, depthStride: depthStride,
+                      panel: pack, c: c + i * ldc + j, ldc: ldc, rows: Swift.min(6, m - i), width: w)
+                i += 6
             }
             j += w
         }
@@ -80,10 +75,15 @@ enum TileGemm {
         }
     }
 
+    /// A 6×16 tile of C in 12 AVX registers over the whole k loop. At the bottom edge (`rows` < 6)
+    /// the missing rows repeat the last one and are not stored: a 6-row pass costs less than
+    /// single rows, whose two accumulators leave the FMA units waiting on latency.
     @inline(__always)
     private static func tile6(k: Int, alpha: Float, a: UnsafePointer<Float>, rowStride rs: Int, depthStride ds: Int,
                               panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                              ldc: Int, width w: Int) {
+                              ldc: Int, rows r: Int, width w: Int) {
+        let o1 = Swift.min(1, r - 1) * rs, o2 = Swift.min(2, r - 1) * rs, o3 = Swift.min(3, r - 1) * rs
+        let o4 = Swift.min(4, r - 1) * rs, o5 = Swift.min(5, r - 1) * rs
         var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
         var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
         var ap = a, bp = panel
@@ -91,34 +91,19 @@ enum TileGemm {
             let b0 = load(bp), b1 = load(bp + 8)
             var s = V(repeating: ap[0])
             c00.addProduct(s, b0); c01.addProduct(s, b1)
-            s = V(repeating: ap[rs]); c10.addProduct(s, b0); c11.addProduct(s, b1)
-            s = V(repeating: ap[2 * rs]); c20.addProduct(s, b0); c21.addProduct(s, b1)
-            s = V(repeating: ap[3 * rs]); c30.addProduct(s, b0); c31.addProduct(s, b1)
-            s = V(repeating: ap[4 * rs]); c40.addProduct(s, b0); c41.addProduct(s, b1)
-            s = V(repeating: ap[5 * rs]); c50.addProduct(s, b0); c51.addProduct(s, b1)
+            s = V(repeating: ap[o1]); c10.addProduct(s, b0); c11.addProduct(s, b1)
+            s = V(repeating: ap[o2]); c20.addProduct(s, b0); c21.addProduct(s, b1)
+            s = V(repeating: ap[o3]); c30.addProduct(s, b0); c31.addProduct(s, b1)
+            s = V(repeating: ap[o4]); c40.addProduct(s, b0); c41.addProduct(s, b1)
+            s = V(repeating: ap[o5]); c50.addProduct(s, b0); c51.addProduct(s, b1)
             ap += ds
             bp += width
         }
         store(c00, c01, alpha, c, width: w)
-        store(c10, c11, alpha, c + ldc, width: w)
-        store(c20, c21, alpha, c + 2 * ldc, width: w)
-        store(c30, c31, alpha, c + 3 * ldc, width: w)
-        store(c40, c41, alpha, c + 4 * ldc, width: w)
-        store(c50, c51, alpha, c + 5 * ldc, width: w)
-    }
-
-    @inline(__always)
-    private static func tile1(k: Int, alpha: Float, a: UnsafePointer<Float>, depthStride ds: Int,
-                              panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                              width w: Int) {
-        var c0 = V(), c1 = V()
-        var ap = a, bp = panel
-        for _ in 0..<k {
-            let s = V(repeating: ap[0])
-            c0.addProduct(s, load(bp)); c1.addProduct(s, load(bp + 8))
-            ap += ds
-            bp += width
-        }
-        store(c0, c1, alpha, c, width: w)
+        if r > 1 { store(c10, c11, alpha, c + ldc, width: w) }
+        if r > 2 { store(c20, c21, alpha, c + 2 * ldc, width: w) }
+        if r > 3 { store(c30, c31, alpha, c + 3 * ldc, width: w) }
+        if r > 4 { store(c40, c41, alpha, c + 4 * ldc, width: w) }
+        if r > 5 { store(c50, c51, alpha, c + 5 * ldc, width: w) }
     }
 }

@@ -34,6 +34,8 @@ struct TrainStepSection: BenchSection {
         // The default (one shard per thread), and at 2+ threads the per-operation threading it replaced.
         let modes: [(String, Int?)] = context.threads > 1 ? [("train step", nil), ("train step, per-op threads", 1)] : [("train step", nil)]
         return modes.map { name, workers in
+            // Each mode's peak memory on its own: the pool would keep the other mode's buffer sizes.
+            TensorStorage.releaseCachedBuffers()
             var k = 0
             let stats = Timing.measure(seconds: context.seconds, minReps: context.minReps) {
                 let (clips, ctx, tgt) = batches[k % batches.count]
