@@ -5,19 +5,19 @@
 /// tile of C stays in 12 AVX registers for the whole k loop, and op(B) is packed 16 columns at a
 /// time into a contiguous panel: read in place, B's rows (one head's slice of a [N, 3·D] qkv)
 /// are a large power-of-two-ish stride apart and evict each other from L1.
-enum TileGemm {
+public enum TileGemm {
     typealias V = SIMD8<Float>
 
     /// Panel columns (two vectors).
     static let width = 16
 
     /// Floats of scratch `gemm` needs for a given k.
-    static func packCapacity(k: Int) -> Int { k * width }
+    public static func packCapacity(k: Int) -> Int { k * width }
 
     /// C = alpha·op(A)·op(B), C of size m×n with leading dimension ldc.
     /// op(A) is A [m×k] (lda), or when `transA`, A stored [k×m]; op(B) is B [k×n] (ldb), or when
     /// `transB`, B stored [n×k]. `pack` holds `packCapacity(k:)` floats.
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                      c: UnsafeMutablePointer<Float>, ldc: Int,
                      pack: UnsafeMutablePointer<Float>) {

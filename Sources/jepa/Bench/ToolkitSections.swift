@@ -68,9 +68,26 @@ struct VitBlockSection: BenchSection {
             selfAttention(qkv: qkv, heads: Self.heads).backward(attentionUpstream)
         }
         let attentionFlops = 3 * Double(Self.batch) * 4 * Double(Self.tokens * Self.tokens * Self.dim)
+        // The six per-head products of that forward and backward through TileGemm alone (no softmax).
+        let (n, hd, items) = (Self.tokens, Self.dim / Self.heads, Self.batch * Self.heads)
+        let q = Tensor.randn([n, 3 * Self.dim], using: &rng), p = Tensor.randn([n, n], using: &rng)
+        let c = Tensor.zeros([n, n]), pack = Tensor.zeros([TileGemm.packCapacity(k: n)])
+        let products = Timing.measure(seconds: context.seconds, minReps: context.minReps) {
+            for _ in 0..<items {
+                TileGemm.gemm(transA: false, transB: true, m: n, n: n, k: hd, alpha: 1, a: q.ptr, lda: 3 * Self.dim,
+                              b: q.ptr + Self.dim, ldb: 3 * Self.dim, c: c.ptr, ldc: n, pack: pack.ptr)
+                TileGemm.gemm(transA: false, transB: false, m: n, n: hd, k: n, alpha: 1, a: p.ptr, lda: n,
+                              b: q.ptr, ldb: 3 * Self.dim, c: c.ptr, ldc: n, pack: pack.ptr)
+                TileGemm.gemm(transA: true, transB: false, m: n, n: hd, k: n, alpha: 1, a: p.ptr, lda: n,
+                              b: q.ptr, ldb: 3 * Self.dim, c: c.ptr, ldc: n, pack: pack.ptr)
+            }
+        }
+        let productFlops = Double(items) * 3 * 2 * Double(n * n * hd)
         return [BenchRow(section: id, name: "block fwd+bwd", shape: "16x256x192", threads: context.threads,
                          stats: stats, flops: Self.flops),
                 BenchRow(section: id, name: "attention fwd+bwd", shape: "16x256x3x64", threads: context.threads,
-                         stats: attention, flops: attentionFlops)]
+                         stats: attention, flops: attentionFlops),
+                BenchRow(section: id, name: "attention products, 1 thread", shape: "48x(256x256x64)x3", threads: context.threads,
+                         stats: products, flops: productFlops)]
     }
 }
