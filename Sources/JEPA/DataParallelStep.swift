@@ -14,7 +14,7 @@ public final class DataParallelStep {
     /// Runs `loss` on each shard's rows of a batch of `batch` and back-propagates it (a shard whose
     /// loss is not finite skips its backward: the caller stops on the batch's value), leaving the
     /// batch's gradient in `grad`. Returns the batch's loss: values averaged over the shards (equal
-    /// shards, so the mean of their means), targets concatenated; its `total` carries no graph
+    /// shards, so the mean of their means), targets in shard order; its `total` carries no graph
     /// when there was more than one shard.
     public func run(batch: Int, workers: Int? = nil, _ loss: (Range<Int>) -> JEPALoss) -> JEPALoss {
         let count = workers ?? DataParallel.workers(forBatch: batch)
@@ -36,7 +36,7 @@ public final class DataParallelStep {
 
 extension JEPALoss {
     /// The loss of a batch from those of its equal shards: every value averaged (batch statistics
-    /// are the same in every shard), targets concatenated in shard order.
+    /// are the same in every shard), targets kept in shard order.
     static func mean(of shards: [JEPALoss]) -> JEPALoss {
         let n = Float(shards.count)
         func mean(_ value: (JEPALoss) -> Float) -> Float { shards.reduce(0) { $0 + value($1) } / n }
@@ -55,6 +55,6 @@ extension JEPALoss {
             first.indices.map { level in shards.reduce(0) { $0 + $1.parts.deep![level] } / n }
         }
         return JEPALoss(total: Tensor(scalar: mean { $0.total.item }), prediction: mean { $0.prediction },
-                        parts: parts, targets: noGrad { concat(shards.map(\.targets), axis: 0) })
+                        parts: parts, targetShards: shards.flatMap(\.targetShards))
     }
 }

@@ -11,7 +11,7 @@ public func effectiveRank(_ x: Tensor) -> Double {
         let centred = flat - flat.mean(axes: [0], keepDims: true)
         return centred.matmul(centred, transposeSelf: true)     // [D, D] = Σ σ² v vᵀ
     }
-    let singular = symmetricEigenvalues(gram.scalars.map(Double.init), size: d).map { $0 > 0 ? $0.squareRoot() : 0 }
+    let singular = LAPACK.symmetricEigenvalues(gram.scalars.map(Double.init), size: d).map { $0 > 0 ? $0.squareRoot() : 0 }
     let total = singular.reduce(0, +)
     guard total > 0 else { return 0 }
     let entropy = singular.reduce(0.0) { h, s in
@@ -19,9 +19,4 @@ public func effectiveRank(_ x: Tensor) -> Double {
         return h - p * log(p)
     }
     return exp(entropy)
-}
-
-/// Eigenvalues of a symmetric matrix (row-major, size × size), through LAPACK.
-func symmetricEigenvalues(_ matrix: [Double], size n: Int) -> [Double] {
-    LAPACK.symmetricEigenvalues(matrix, size: n)
 }

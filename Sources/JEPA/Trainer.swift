@@ -232,8 +232,7 @@ public final class Trainer {
 
     /// The loss of rows `rows` of a batch (runs on a worker thread).
     func batchLoss(_ batch: ClipBatch, rows: Range<Int>, mask: MaskedBatch?, sigregSeed: UInt64) -> JEPALoss {
-        let whole = rows == 0..<batch.frames.shape[0]
-        func take(_ t: Tensor) -> Tensor { whole ? t : t.slice(axis: 0, rows) }
+        func take(_ t: Tensor) -> Tensor { t.slice(axis: 0, rows) }   // a view: no copy
         let frames = take(batch.frames)
         if let video = model as? VideoJEPA, let mask {
             return video.loss(clips: frames.permuted([0, 2, 1, 3, 4]),                // [B, C, T, H, W]
@@ -251,7 +250,8 @@ public final class Trainer {
 
     /// The metrics line of the step just taken; collapse diagnostics come from that step's targets.
     func record(_ r: StepResult) -> TrainingRecord {
-        let stats = r.loss.targetStats
+        let targets = r.loss.targets
+        let stats = CollapseStats(targets)
         return TrainingRecord(
             step: step, loss: r.total, prediction: r.prediction, variance: r.loss.variance,
             covariance: r.loss.covariance, sigreg: r.loss.sigreg, rollout: r.loss.parts.rollout,
@@ -260,7 +260,7 @@ public final class Trainer {
             proprio: r.loss.parts.proprio, proprioCopyBaseline: r.loss.parts.proprioCopyBaseline,
             learningRate: r.learningRate, momentum: r.momentum,
             targetStd: stats.meanStd, targetMinStd: stats.minStd, deadFraction: stats.deadFraction,
-            effectiveRank: effectiveRank(r.loss.targets), seconds: Date().timeIntervalSince(start))
+            effectiveRank: effectiveRank(targets), seconds: Date().timeIntervalSince(start))
     }
 
     @discardableResult

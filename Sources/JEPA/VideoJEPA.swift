@@ -144,8 +144,19 @@ public struct JEPALoss {
     public let total: Tensor
     public let prediction: Float
     public let parts: Parts
-    /// The batch's target features [..., D] (no graph), for diagnostics.
-    public let targets: Tensor
+    /// The target features of each shard of the batch (one tensor when it was not split).
+    let targetShards: [Tensor]
+    /// The batch's target features [..., D] (no graph), for diagnostics; the shards' are joined
+    /// only when asked (logging steps), not on every step.
+    public var targets: Tensor { targetShards.count == 1 ? targetShards[0] : noGrad { concat(targetShards, axis: 0) } }
+
+    init(total: Tensor, prediction: Float, parts: Parts, targets: Tensor) {
+        self.init(total: total, prediction: prediction, parts: parts, targetShards: [targets])
+    }
+
+    init(total: Tensor, prediction: Float, parts: Parts, targetShards: [Tensor]) {
+        (self.total, self.prediction, self.parts, self.targetShards) = (total, prediction, parts, targetShards)
+    }
     public var variance: Float { parts.variance }
     public var covariance: Float { parts.covariance }
     public var sigreg: Float { parts.sigreg }
