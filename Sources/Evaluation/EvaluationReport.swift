@@ -68,6 +68,8 @@ public struct EvaluationReport: Codable, Sendable {
     public var probeTrainSamples: Int, probeTestSamples: Int
     public var probes: [Probe]
     public var rollouts: Rollouts?
+    /// Velocity from the model's state and rollouts decoded to positions (next-frame models).
+    public var dynamics: DynamicsEvaluation?
     public var violations: Violations?
     /// The same pairs scored with the calibrated energy (next-frame models).
     public var calibratedViolations: Violations?
@@ -77,16 +79,16 @@ public struct EvaluationReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, kind, step, probeData = "probe_data", probeTrainSamples = "probe_train_samples",
-             probeTestSamples = "probe_test_samples", probes, rollouts, violations,
+             probeTestSamples = "probe_test_samples", probes, rollouts, dynamics, violations,
              calibratedViolations = "calibrated_violations", continuations, collapse, seconds
     }
 
     public init(checkpoint: String, kind: String, step: Int, probeData: String, probeTrainSamples: Int, probeTestSamples: Int,
-                probes: [Probe], rollouts: Rollouts?, violations: Violations?, calibratedViolations: Violations? = nil,
+                probes: [Probe], rollouts: Rollouts?, dynamics: DynamicsEvaluation? = nil, violations: Violations?, calibratedViolations: Violations? = nil,
                 continuations: Continuations? = nil, collapse: Collapse, seconds: Double) {
         (self.checkpoint, self.kind, self.step, self.probeData) = (checkpoint, kind, step, probeData)
         (self.probeTrainSamples, self.probeTestSamples, self.probes) = (probeTrainSamples, probeTestSamples, probes)
-        (self.rollouts, self.violations, self.continuations) = (rollouts, violations, continuations)
+        (self.rollouts, self.dynamics, self.violations, self.continuations) = (rollouts, dynamics, violations, continuations)
         self.calibratedViolations = calibratedViolations
         (self.collapse, self.seconds) = (collapse, seconds)
     }
@@ -115,6 +117,20 @@ public struct EvaluationReport: Codable, Sendable {
             for k in r.errors.model.indices {
                 md += "| \(k + 1) | \(f(r.errors.model[k], 4)) | \(f(r.errors.repeatLast[k], 4)) |"
                     + (r.errors.shuffledActions.map { " \(f($0[k], 4)) |" } ?? "") + "\n"
+            }
+        }
+        if let d = dynamics {
+            md += "\n## Dynamics\n\nRidge probes on \(d.trainEpisodes) episodes, scored on \(d.testEpisodes) held-out ones. Position from one "
+                + "frame's latent: R² x \(f(d.positionR2[0])), y \(f(d.positionR2[1])). From the model's state (a frame's latent and its "
+                + "prediction of the next, \(d.contextFrames) known frames; frames \(d.stateFrames.map(String.init).joined(separator: ", "))):\n\n"
+                + "| " + d.stateNames.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: d.stateNames.count) + "\n"
+                + "| " + d.stateR2.map { f($0) }.joined(separator: " | ") + " |\n\n"
+                + "Open-loop rollouts from the \(d.contextFrames) frames ending at frame \(d.startFrame), decoded to positions by the "
+                + "position probe: median error in pixels against constant velocity and repeat-last (both from the true positions) "
+                + "and the probe on the true latents (the decoder's own error).\n\n"
+                + "| horizon | model | constant velocity | repeat last | probe on true latents |\n|---:|---:|---:|---:|---:|\n"
+            for k in d.model.indices {
+                md += "| \(k + 1) | \(f(d.model[k], 2)) | \(f(d.constantVelocity[k], 2)) | \(f(d.repeatLast[k], 2)) | \(f(d.decodedTruth[k], 2)) |\n"
             }
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {

@@ -137,6 +137,23 @@ struct EvalCommand: ParsableCommand {
             try writePNG(linePlot(x: (1...horizon).map(Double.init), series: series), to: outDirectory + "/rollout.png")
         }
 
+        // Dynamics: velocity from the model's state, rollouts decoded to positions (passive models, one-ball probe set).
+        var dynamics: DynamicsEvaluation?
+        if let frameModel = trained as? ActionConditionedJEPA, frameModel.config.actionDim == 0 {
+            let d = try evaluateDynamics(of: frameModel, datasetPath: probePath, train: train, test: test, batch: batch)
+            dynamics = d
+            say(String(format: "  dynamics: position from one latent R² x %.3f y %.3f; from the model's state x %.3f y %.3f vx %.3f vy %.3f",
+                       d.positionR2[0], d.positionR2[1], d.stateR2[0], d.stateR2[1], d.stateR2[2], d.stateR2[3]))
+            for k in d.model.indices where [0, 3, 7, 11, 15].contains(k) {
+                say(String(format: "  position error k=%d (px, median): model %.2f, constant velocity %.2f, repeat last %.2f, probe on true latents %.2f",
+                           k + 1, d.model[k], d.constantVelocity[k], d.repeatLast[k], d.decodedTruth[k]))
+            }
+            try writePNG(linePlot(x: d.model.indices.map { Double($0 + 1) },
+                                  series: [(d.model, (200, 40, 40)), (d.constantVelocity, (40, 90, 200)), (d.repeatLast, (90, 90, 90)),
+                                           (d.decodedTruth, (60, 160, 60))]),
+                         to: outDirectory + "/rollout_positions.png")
+        }
+
         // Continuations: what one frame leaves open, and what the latent variable takes up.
         var continuations: EvaluationReport.Continuations?
         if let frameModel = trained as? ActionConditionedJEPA, frameModel.config.actionDim == 0 {
@@ -178,7 +195,7 @@ struct EvalCommand: ParsableCommand {
 
         let report = EvaluationReport(checkpoint: checkpoint, kind: config.kind.rawValue, step: step, probeData: probePath,
                                       probeTrainSamples: train.count * perEpisode, probeTestSamples: test.count * perEpisode,
-                                      probes: probes, rollouts: rollouts, violations: voe, calibratedViolations: calibratedVoE, continuations: continuations, collapse: collapse,
+                                      probes: probes, rollouts: rollouts, dynamics: dynamics, violations: voe, calibratedViolations: calibratedVoE, continuations: continuations, collapse: collapse,
                                       seconds: Date().timeIntervalSince(started))
         try report.json().write(to: URL(fileURLWithPath: outDirectory + "/report.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: outDirectory + "/report.md"), options: .atomic)
