@@ -6,8 +6,9 @@ import Tensors
 /// What a passive frame model knows about motion, measured on held-out one-ball episodes without
 /// any violation pair (so nothing in it can be tuned to a category):
 /// - a position probe (ridge, x and y) from one frame's latent, the decoder of everything below;
-/// - probes of position and velocity from the model's state at a frame: its latent and its
-///   prediction of the next frame's latent (what the predictor made of the frames it has seen);
+/// - probes of position and velocity from the model's state at a frame: the latents of the frames
+///   it reads there (its context) and its prediction of the next frame's latent (what the
+///   predictor made of them);
 /// - open-loop rollouts decoded to positions by the position probe, against two baselines that
 ///   know the true positions: "repeat the last position" and a constant-velocity extrapolation
 ///   of the last two (it knows velocity but not gravity or bounces; beating it means the model
@@ -20,9 +21,13 @@ public struct DynamicsEvaluation: Codable, Sendable {
     public var trainEpisodes: Int, testEpisodes: Int
     /// R² of x, y from one frame's latent (held-out episodes, every frame).
     public var positionR2: [Double]
+    /// The ridge penalties chosen for the position and the state probe on held-out training
+    /// episodes (`RidgeProbe.validated`).
+    public var positionLambda: Double, stateLambda: Double
     /// The state entries of `stateR2`, e.g. ["x", "y", "vx", "vy"].
     public var stateNames: [String]
-    /// R² of `stateNames` from the model's state at a frame (held-out episodes, frames `stateFrames`).
+    /// R² of `stateNames` from the model's state at a frame (the context's latents and the predicted
+    /// next latent; held-out episodes, frames `stateFrames`).
     public var stateR2: [Double]
     public var stateFrames: [Int]
     /// Median position error in pixels at horizons 1…H: the decoded rollout, the baselines, and
@@ -37,7 +42,7 @@ public struct DynamicsEvaluation: Codable, Sendable {
 
 /// Measures `DynamicsEvaluation` on the one-ball episodes of `datasetPath` (states named
 /// `ball0.x`, `ball0.y`, `ball0.vx`, `ball0.vy`, in pixels and pixels per frame): probes fitted on
-/// `train`, everything scored on `test`; rollouts of `horizon` steps from the `context` frames
+/// `train` (their penalties chosen on its last fifth), everything scored on `test`; rollouts of `horizon` steps from the `context` frames
 /// ending at `startFrame`.
 public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: String, train: Range<Int>, test: Range<Int>,
                              context: Int = 4, startFrame: Int = 11, horizon: Int = 16, batch: Int = 32) throws -> DynamicsEvaluation {
@@ -78,9 +83,10 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
 
     // The position probe, on every frame.
     let allFrames = Array(0..<length)
-    let positionProbe = try RidgeProbe(features: frameFeatures(trainLatents, allFrames),
-                                       targets: targets(trainStates, episodes: train.count, frames: allFrames, columns: 0..<2),
-                                       count: train.count * length)
+    let fitEpisodes = train.count - max(train.count / 5, 1)   // the rest choose each probe's penalty
+    let (positionProbe, positionLambda) = try RidgeProbe.validated(
+        features: frameFeatures(trainLatents, allFrames), targets: targets(trainStates, episodes: train.count, frames: allFrames, columns: 0..<2),
+        count: train.count * length, fitCount: fitEpisodes * length)
     func positions(_ latents: Tensor) -> [Double] {   // [n, T, ...] → [n·T, 2]
         positionProbe.predict(latents.reshaped([-1, width]).scalars.map(Double.init), count: latents.shape[0] * latents.shape[1])
     }
@@ -88,8 +94,8 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
                                    actual: targets(testStates, episodes: test.count, frames: allFrames, columns: 0..<2),
                                    count: test.count * length)
 
-    // The model's state at frame t: [latent of t, predicted latent of t + 1] from the context frames ending at t.
-    let stateFrames = Array(stride(from: startFrame, to: length - 1, by: 4))
+    // The model's state at frame t: the latents of the context frames ending at t and its prediction of frame t + 1's.
+    let stateFrames = Array(startFrame..<(length - 1))
     func stateFeatures(_ latents: Tensor) -> [Double] {
         let n = latents.shape[0]
         let perFrame = stateFrames.map { t -> Tensor in
@@ -99,13 +105,13 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
                     model.rollout(latents: known.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, context, 0]))
                 }
             }
-            return concat([latents.slice(axis: 1, t..<(t + 1)), next], axis: 3).reshaped([n, 1, -1])
+            return concat([known, next], axis: 1).reshaped([n, 1, -1])
         }
         return concat(perFrame, axis: 1).reshaped([n * stateFrames.count, -1]).scalars.map(Double.init)
     }
-    let stateProbe = try RidgeProbe(features: stateFeatures(trainLatents),
-                                    targets: targets(trainStates, episodes: train.count, frames: stateFrames, columns: 0..<k),
-                                    count: train.count * stateFrames.count)
+    let (stateProbe, stateLambda) = try RidgeProbe.validated(
+        features: stateFeatures(trainLatents), targets: targets(trainStates, episodes: train.count, frames: stateFrames, columns: 0..<k),
+        count: train.count * stateFrames.count, fitCount: fitEpisodes * stateFrames.count)
     let stateR2 = RidgeProbe.r2(predicted: stateProbe.predict(stateFeatures(testLatents), count: test.count * stateFrames.count),
                                 actual: targets(testStates, episodes: test.count, frames: stateFrames, columns: 0..<k),
                                 count: test.count * stateFrames.count)
@@ -134,7 +140,7 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
     }
     return DynamicsEvaluation(
         contextFrames: context, startFrame: startFrame, trainEpisodes: train.count, testEpisodes: n,
-        positionR2: positionR2, stateNames: names, stateR2: stateR2, stateFrames: stateFrames,
+        positionR2: positionR2, positionLambda: positionLambda, stateLambda: stateLambda, stateNames: names, stateR2: stateR2, stateFrames: stateFrames,
         model: medianError { e, step in (decoded[((e * horizon) + step - 1) * 2], decoded[((e * horizon) + step - 1) * 2 + 1]) },
         constantVelocity: medianError { e, step in
             let (x1, y1) = truth(e, startFrame), (x0, y0) = truth(e, startFrame - 1)

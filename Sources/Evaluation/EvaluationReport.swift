@@ -121,8 +121,9 @@ public struct EvaluationReport: Codable, Sendable {
         }
         if let d = dynamics {
             md += "\n## Dynamics\n\nRidge probes on \(d.trainEpisodes) episodes, scored on \(d.testEpisodes) held-out ones. Position from one "
-                + "frame's latent: R² x \(f(d.positionR2[0])), y \(f(d.positionR2[1])). From the model's state (a frame's latent and its "
-                + "prediction of the next, \(d.contextFrames) known frames; frames \(d.stateFrames.map(String.init).joined(separator: ", "))):\n\n"
+                + "frame's latent: R² x \(f(d.positionR2[0])), y \(f(d.positionR2[1])) (ridge penalty \(d.positionLambda), chosen on "
+                + "held-out training episodes, as is the state probe's, \(d.stateLambda)). From the model's state (the latents of the "
+                + "\(d.contextFrames) frames it reads and its prediction of the next; frames \(d.stateFrames.first ?? 0)…\(d.stateFrames.last ?? 0)):\n\n"
                 + "| " + d.stateNames.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: d.stateNames.count) + "\n"
                 + "| " + d.stateR2.map { f($0) }.joined(separator: " | ") + " |\n\n"
                 + "Open-loop rollouts from the \(d.contextFrames) frames ending at frame \(d.startFrame), decoded to positions by the "

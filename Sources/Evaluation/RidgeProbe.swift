@@ -30,6 +30,30 @@ public struct RidgeProbe {
         weights = try Self.solveSPD(gram, rhs, size: p, columns: k)
     }
 
+    /// The ridge penalties `validated` chooses from.
+    public static let lambdaGrid: [Double] = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
+
+    /// A probe whose penalty is chosen on held-out training rows, as scikit-learn's `RidgeCV` does
+    /// with one split: fitted on the first `fitCount` of `count` rows for each penalty of `grid`,
+    /// the one with the highest mean R² on the remaining rows is refitted on all rows. Rows of one
+    /// episode must not straddle the split (pass whole episodes), so the choice is not made on
+    /// frames of episodes it was fitted on.
+    public static func validated(features: [Double], targets: [Double], count n: Int, fitCount: Int,
+                                 grid: [Double] = lambdaGrid) throws -> (probe: RidgeProbe, lambda: Double) {
+        precondition(fitCount > 0 && fitCount < n && !grid.isEmpty, "RidgeProbe.validated: \(fitCount) fitting rows of \(n)")
+        let d = features.count / n, k = targets.count / n
+        let heldFeatures = Array(features[(fitCount * d)...]), heldTargets = Array(targets[(fitCount * k)...])
+        var best: (lambda: Double, r2: Double)?
+        for lambda in grid {
+            let probe = try RidgeProbe(features: Array(features[..<(fitCount * d)]), targets: Array(targets[..<(fitCount * k)]),
+                                       count: fitCount, lambda: lambda)
+            let r2 = r2(predicted: probe.predict(heldFeatures, count: n - fitCount), actual: heldTargets, count: n - fitCount)
+            let mean = r2.reduce(0, +) / Double(r2.count)
+            if best == nil || mean > best!.r2 { best = (lambda, mean) }
+        }
+        return (try RidgeProbe(features: features, targets: targets, count: n, lambda: best!.lambda), best!.lambda)
+    }
+
     public func predict(_ features: [Double], count n: Int) -> [Double] {
         let d = featureCount, k = outputCount
         var out = [Double](repeating: 0, count: n * k)

@@ -142,8 +142,8 @@ struct EvalCommand: ParsableCommand {
         if let frameModel = trained as? ActionConditionedJEPA, frameModel.config.actionDim == 0 {
             let d = try evaluateDynamics(of: frameModel, datasetPath: probePath, train: train, test: test, batch: batch)
             dynamics = d
-            say(String(format: "  dynamics: position from one latent R² x %.3f y %.3f; from the model's state x %.3f y %.3f vx %.3f vy %.3f",
-                       d.positionR2[0], d.positionR2[1], d.stateR2[0], d.stateR2[1], d.stateR2[2], d.stateR2[3]))
+            say(String(format: "  dynamics: position from one latent R² x %.3f y %.3f (λ %g); from the model's state x %.3f y %.3f vx %.3f vy %.3f (λ %g)",
+                       d.positionR2[0], d.positionR2[1], d.positionLambda, d.stateR2[0], d.stateR2[1], d.stateR2[2], d.stateR2[3], d.stateLambda))
             for k in d.model.indices where [0, 3, 7, 11, 15].contains(k) {
                 say(String(format: "  position error k=%d (px, median): model %.2f, constant velocity %.2f, repeat last %.2f, probe on true latents %.2f",
                            k + 1, d.model[k], d.constantVelocity[k], d.repeatLast[k], d.decodedTruth[k]))

@@ -35,7 +35,7 @@ import Worlds
         let train = 0..<10, test = 10..<14
         let d = try evaluateDynamics(of: untrained, datasetPath: path, train: train, test: test, context: context,
                                      startFrame: start, horizon: horizon, batch: 3)
-        #expect(d.model.count == horizon && d.stateR2.count == 4 && d.positionR2.count == 2 && d.stateFrames == [5, 9, 13])
+        #expect(d.model.count == horizon && d.stateR2.count == 4 && d.positionR2.count == 2 && d.stateFrames == Array(5..<15))
 
         let file = try HDF5File(path: path, mode: .readOnly)
         let names = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
@@ -62,14 +62,16 @@ import Worlds
             #expect(abs(d.repeatLast[k] - repeatLast[k]) < 1e-9 && abs(d.constantVelocity[k] - constantVelocity[k]) < 1e-9)
         }
 
-        // The position probe, fitted here on every frame of the training episodes.
+        // The position probe, fitted here on every frame of the training episodes (8 fit, 2 choose the penalty).
         let frames = try ClipFile(path: path).read(0..<episodes)
         let latents = untrained.encode(frames)                                  // [E, T, 1, D]
         let dim = latents.shape[3]
         let values = latents.scalars.map(Double.init)
-        let probe = try RidgeProbe(features: Array(values[0..<(train.count * length * dim)]),
-                                   targets: train.flatMap { e in (0..<length).flatMap { t in [position(e, t).0, position(e, t).1] } },
-                                   count: train.count * length)
+        let (probe, lambda) = try RidgeProbe.validated(
+            features: Array(values[0..<(train.count * length * dim)]),
+            targets: train.flatMap { e in (0..<length).flatMap { t in [position(e, t).0, position(e, t).1] } },
+            count: train.count * length, fitCount: 8 * length)
+        #expect(lambda == d.positionLambda)
         let lastKnown = test.flatMap { e in values[((e * length + start) * dim)..<((e * length + start + 1) * dim)] }
         let decoded = probe.predict(Array(lastKnown), count: test.count)
         let model = medians { e, _ in (decoded[(e - test.lowerBound) * 2], decoded[(e - test.lowerBound) * 2 + 1]) }

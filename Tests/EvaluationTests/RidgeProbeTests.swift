@@ -19,6 +19,20 @@ import Tensors
         #expect(Swift.abs(unseen[0] - 0.5) < 1e-4)
     }
 
+    /// Noise-free linear targets want the least penalty; targets that are noise, fitted from
+    /// nearly as many features as rows, want the most (the held-out rows punish overfitting).
+    @Test func validatedPenaltyFollowsTheHeldOutRows() throws {
+        var rng = RandomGenerator(seed: 3)
+        let n = 60, d = 40
+        let x = (0..<(n * d)).map { _ in Double(rng.normal()) }
+        let linear = (0..<n).map { i in 3 * x[i * d] - x[i * d + 1] }
+        let exact = try RidgeProbe.validated(features: x, targets: linear, count: n, fitCount: 45)
+        #expect(exact.lambda == RidgeProbe.lambdaGrid.first)
+        let noise = (0..<n).map { _ in Double(rng.normal()) }
+        let overfit = try RidgeProbe.validated(features: x, targets: noise, count: n, fitCount: 45)
+        #expect(overfit.lambda == RidgeProbe.lambdaGrid.last)
+    }
+
     /// R² = 1 − SS_res / SS_tot by hand: actual (1, 2, 4) has mean 7/3 and SS_tot = 42/9; the
     /// prediction (1, 2, 3) leaves SS_res = 1.
     @Test func r2OfAHandComputedCase() {
