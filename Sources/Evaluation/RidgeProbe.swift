@@ -31,7 +31,7 @@ public struct RidgeProbe {
     }
 
     /// The ridge penalties `validated` chooses from.
-    public static let lambdaGrid: [Double] = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
+    public static let lambdaGrid: [Double] = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
 
     /// A probe whose penalty is chosen on held-out training rows, as scikit-learn's `RidgeCV` does
     /// with one split: fitted on the first `fitCount` of `count` rows for each penalty of `grid`,
