@@ -28,9 +28,13 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var gruHidden = 256
     /// Width of the compact latent of the `gru` and `recurrent` predictors.
     public var pooledDim = 128
-    /// Frames 2…rollout_steps are also predicted autoregressively from frame 0 alone (feeding back
-    /// the model's own predictions); `loss.rollout` weighs their energy.
+    /// Frames c + 1 … c + rollout_steps − 1 (c = `rolloutContext`) are also predicted
+    /// autoregressively from frames 0 … c − 1 (feeding back the model's own predictions from frame c
+    /// on); `loss.rollout` weighs their energy.
     public var rolloutSteps = 2
+    /// Known frames before the rollout of the loss: 1 (frame 0 alone, so the rollout cannot know the
+    /// velocity), or more, so it trains the open-loop prediction a rollout from a context makes.
+    public var rolloutContext = 1
     /// Hidden width of the inverse-dynamics head (used when `loss.inverse_dynamics` > 0).
     public var inverseDynamicsHidden = 256
     public var mlpRatio: Float = 4
@@ -66,7 +70,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
              encoderDim = "encoder_dim", encoderDepth = "encoder_depth", encoderHeads = "encoder_heads",
              convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
-             predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps",
+             predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps", rolloutContext = "rollout_context",
              inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance,
              proprio, proprioScale = "proprio_scale",
              zDim = "latent_dim", zSamples = "latent_samples", zPenalty = "latent_penalty",
@@ -106,6 +110,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         gruHidden = try c.decode(.gruHidden, default: d.gruHidden)
         pooledDim = try c.decode(.pooledDim, default: d.pooledDim)
         rolloutSteps = try c.decode(.rolloutSteps, default: d.rolloutSteps)
+        rolloutContext = try c.decode(.rolloutContext, default: d.rolloutContext)
         inverseDynamicsHidden = try c.decode(.inverseDynamicsHidden, default: d.inverseDynamicsHidden)
         mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
         distance = try c.decode(.distance, default: d.distance)
@@ -321,7 +326,8 @@ public final class ActionConditionedJEPA: WorldModel {
 
     /// The loss of a batch of clips `frames` [B, T, C, H, W] with `actions` [B, T, A] (action t
     /// leads from frame t to t+1): teacher forcing (every frame t+1 predicted from the context
-    /// latents of frames ≤ t), the rollout energy of frames 2…rollout_steps predicted from frame 0
+    /// latents of frames ≤ t), the rollout energy of the rollout_steps − 1 frames after frame
+    /// rollout_context predicted from the frames before it
     /// through the model's own predictions, inverse dynamics (MSE of the predicted actions), and the
     /// variance/covariance/SIGReg terms on the context encoder's (normalised) latents. With
     /// proprioception, `proprio` [B, T, S] is each frame's proprioceptive state (the clip loader's
@@ -381,17 +387,17 @@ public final class ActionConditionedJEPA: WorldModel {
                                                target: trueProprio.slice(axis: 1, 1..<t), distance: config.distance).item
             total = total + value * weights.proprio
         }
-        let r = min(config.rolloutSteps, t - 1)
+        let c = max(1, min(config.rolloutContext, t - 2)), r = min(config.rolloutSteps, t - c)
         if weights.rollout > 0, r >= 2 {
-            // Frame 1's prediction from frame 0 is the teacher-forced one (the predictor is causal).
-            let first = teacherForced.slice(axis: 1, 0..<1)
-            let rolled = rollout(latents: concat([states.slice(axis: 1, 0..<1), first], axis: 1),
-                                 actions: actions.slice(axis: 1, 0..<r), z: zClip)
-            let value = energy(predicted: visualPart(rolled), target: noGrad { targets.slice(axis: 1, 2..<(r + 1)) },
+            // Frame c's prediction from frames 0…c−1 is the teacher-forced one (the predictor is causal).
+            let first = teacherForced.slice(axis: 1, (c - 1)..<c)
+            let rolled = rollout(latents: concat([states.slice(axis: 1, 0..<c), first], axis: 1),
+                                 actions: actions.slice(axis: 1, 0..<(c + r - 1)), z: zClip)
+            let value = energy(predicted: visualPart(rolled), target: noGrad { targets.slice(axis: 1, (c + 1)..<(c + r)) },
                                distance: config.distance)
             parts.rollout = value.item
             total = total + value * weights.rollout
-            if let proprioValue = proprioError(rolled, 2..<(r + 1)) {
+            if let proprioValue = proprioError(rolled, (c + 1)..<(c + r)) {
                 total = total + proprioValue * (weights.rollout * weights.proprio)
             }
         }

@@ -306,6 +306,8 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check(m.frames >= 2, key: "model.frames", "must be at least 2 (a frame and its successor), got \(m.frames)")
         try check(m.rolloutSteps >= 2 && m.rolloutSteps < m.frames, key: "model.rollout_steps",
                   "must lie in [2, model.frames − 1] = [2, \(m.frames - 1)], got \(m.rolloutSteps)")
+        try check(m.rolloutContext >= 1 && m.rolloutContext + m.rolloutSteps <= m.frames, key: "model.rollout_context",
+                  "must lie in [1, model.frames − model.rollout_steps] = [1, \(m.frames - m.rolloutSteps)], got \(m.rolloutContext)")
         if m.encoder == .vit {
             try check(m.imageSize % m.patch == 0, key: "model.patch", "must divide model.image_size (\(m.imageSize)), got \(m.patch)")
             try check(m.encoderDim % m.encoderHeads == 0, key: "model.encoder_heads", "must divide model.encoder_dim (\(m.encoderDim))")

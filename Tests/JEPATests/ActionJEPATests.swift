@@ -41,6 +41,27 @@ private func randomBatch(_ c: ActionJEPAConfig, batch: Int = 2, seed: UInt64 = 1
         #expect(base.slice(axis: 1, 2..<3).scalars != changed.slice(axis: 1, 2..<3).scalars)
     }
 
+    /// With `rollout_context` c the loss's rollout starts after frame c: frames c + 1 … c + r − 1
+    /// predicted open loop from frames 0 … c − 1 (the prediction of frame c fed back), as
+    /// `rollout` computes them by hand.
+    @Test func rolloutLossStartsAfterItsContext() throws {
+        var c = ActionJEPAConfig.passive
+        (c.frames, c.imageSize, c.patch, c.encoderDim, c.encoderDepth, c.encoderHeads) = (6, 16, 4, 16, 1, 2)
+        (c.pooledDim, c.gruHidden, c.rolloutSteps, c.rolloutContext, c.distance) = (16, 12, 3, 2, .l2)
+        var rng = RandomGenerator(seed: 8)
+        let model = try ActionConditionedJEPA(config: c, rng: &rng)
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        let frames = Tensor.uniform([2, 6, 1, 16, 16], low: 0, high: 1, using: &rng)
+        let none = Tensor.zeros([2, 6, 0])
+        let loss = noGrad { model.loss(frames: frames, actions: none, weights: JEPALossWeights(prediction: 1, rollout: 1)) }
+        let byHand = noGrad { () -> Float in
+            let z = ActionConditionedJEPA.normalized(model.rawLatents(frames, encoder: model.contextEncoder))
+            let rolled = model.rollout(latents: z.slice(axis: 1, 0..<2), actions: none.slice(axis: 1, 0..<4))   // frames 2, 3, 4
+            return energy(predicted: rolled.slice(axis: 1, 1..<3), target: model.encode(frames).slice(axis: 1, 3..<5), distance: .l2).item
+        }
+        #expect(abs(loss.parts.rollout! - byHand) <= 1e-5 * max(1, byHand), "\(loss.parts.rollout!) vs \(byHand)")
+    }
+
     /// The first rollout step from one frame equals the teacher-forced prediction of frame 1, and a
     /// rollout's step k equals feeding the earlier predictions by hand.
     @Test(arguments: ActionJEPAConfig.PredictorKind.allCases)

@@ -58,6 +58,8 @@ private func loadError(_ yaml: String, file: String, _ overrides: [String] = [])
         #expect(message("kind: next_frame\nloss: {inverse_dynamics: 1}").contains("loss.inverse_dynamics: needs actions"))
         #expect(message("kind: action_conditioned\nmodel: {action_dim: 0}").contains("model.action_dim: must be at least 1"))
         #expect(message("kind: next_frame\nmodel: {frame_stack: 0}").contains("model.frame_stack: must be at least 1"))
+        #expect(message("kind: next_frame\nmodel: {frames: 6, rollout_steps: 3, rollout_context: 4}")
+            .contains("model.rollout_context: must lie in [1, model.frames − model.rollout_steps] = [1, 3]"))
         let stacked = try ConfigLoader.load(TrainingConfig.self, yaml: "kind: next_frame\nmodel: {frame_stack: 2}", file: "nf.yaml")
         #expect(stacked.actionModel.encoderChannels == 2 && stacked.frameShape == [1, 64, 64])
     }
