@@ -27,6 +27,8 @@ public struct EvaluationReport: Codable, Sendable {
         }
         public var path: String
         public var contextFrames: Int
+        /// Fewest context frames when the context grows up to `contextFrames` (nil: fixed).
+        public var minimumContext: Int?
         /// Steps ahead of its context each frame's surprise is predicted.
         public var horizon: Int
         public var window: Int
@@ -34,9 +36,10 @@ public struct EvaluationReport: Codable, Sendable {
         public var results: [String: [ViolationScores.Summary]]
         /// nil: the model's own distance is the energy.
         public var calibration: Calibration?
-        public init(path: String, contextFrames: Int, horizon: Int = 1, window: Int, results: [String: [ViolationScores.Summary]],
-                    calibration: Calibration? = nil) {
+        public init(path: String, contextFrames: Int, minimumContext: Int? = nil, horizon: Int = 1, window: Int,
+                    results: [String: [ViolationScores.Summary]], calibration: Calibration? = nil) {
             (self.path, self.contextFrames, self.horizon, self.window, self.results) = (path, contextFrames, horizon, window, results)
+            self.minimumContext = minimumContext
             self.calibration = calibration
         }
     }
@@ -135,7 +138,9 @@ public struct EvaluationReport: Codable, Sendable {
             }
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {
-            md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, \(v.contextFrames) context frames, "
+            md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "
+                + (v.minimumContext.map { "context growing from \($0) to \(v.contextFrames) frames (each frame from all the frames before it), " }
+                   ?? "\(v.contextFrames) context frames, ")
                 + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. "
             if let c = v.calibration {
                 md += "Energy = squared Mahalanobis distance of a frame's prediction error per latent dimension, under a Gaussian "

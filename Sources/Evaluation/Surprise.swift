@@ -17,9 +17,16 @@ public protocol SurpriseScorer {
     func surprise(_ clips: Tensor) throws -> Tensor
 }
 
+/// Frames a next-frame model's default scoring context starts from: enough to read a velocity and
+/// its change, few enough that events early in a clip are scored.
+public let defaultMinimumContext = 4
+
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
-/// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each;
-/// `horizon` > 1 (open-loop prediction) needs a next-frame model.
+/// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each: half
+/// the clip for a video JEPA; for a next-frame model a context growing from
+/// `defaultMinimumContext` frames to the predictor's window (every frame from there on is scored,
+/// each from all the history the predictor reads). `horizon` > 1 (open-loop prediction) needs a
+/// next-frame model.
 public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, stride: Int = 1,
                                horizon: Int = 1) throws -> any SurpriseScorer {
     switch model {
@@ -31,8 +38,9 @@ public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, s
         return try MaskedSurpriseScorer(model: video, contextFrames: contextFrames ?? max(c.tubelet, c.frames / 2 / c.tubelet * c.tubelet),
                                         stride: stride)
     case let frameModel as ActionConditionedJEPA:
-        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? frameModel.predictor.window,
-                                           stride: stride, horizon: horizon)
+        let window = frameModel.predictor.window
+        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? window, stride: stride, horizon: horizon,
+                                           minimumContext: contextFrames == nil ? min(defaultMinimumContext, window) : nil)
     default:
         throw EvaluationError("surprise scoring needs a video JEPA or a next-frame model")
     }
@@ -104,16 +112,22 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 /// intuitive-physics protocol predicts several frames from one context. Scored frames run from
 /// `contextFrames + horizon − 1` to the end of the clip in steps of `stride`; all windows of a
 /// batch go through the predictor together.
+///
+/// With `minimumContext` m, the context grows instead: frames from m + horizon − 1 on are scored,
+/// each from all the frames before it (up to `contextFrames`), so an early event is scored and
+/// a late one is predicted from the whole history the predictor can read.
 public struct NextFrameSurpriseScorer: SurpriseScorer {
     public let model: ActionConditionedJEPA
     public let contextFrames: Int
     public let stride: Int
     public let horizon: Int
+    /// Fewest context frames of a growing context (nil: every frame has `contextFrames`).
+    public let minimumContext: Int?
     /// When set, a frame's energy is the calibrated (whitened) energy of its prediction error
     /// instead of the model's distance.
     public var calibration: CalibratedEnergy?
 
-    public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1, horizon: Int = 1) throws {
+    public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1, horizon: Int = 1, minimumContext: Int? = nil) throws {
         guard model.config.actionDim == 0 else {
             throw EvaluationError("surprise of plain clips needs a model without actions (kind: next_frame); this one takes \(model.config.actionDim) actions per frame")
         }
@@ -122,11 +136,18 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         }
         guard stride >= 1 else { throw EvaluationError("the stride must be at least 1, got \(stride)") }
         guard horizon >= 1 else { throw EvaluationError("the surprise horizon must be at least 1, got \(horizon)") }
+        if let m = minimumContext, !(1...contextFrames).contains(m) {
+            throw EvaluationError("the minimum context must lie in 1…\(contextFrames) (the most context frames), got \(m)")
+        }
         (self.model, self.contextFrames, self.stride, self.horizon) = (model, contextFrames, stride, horizon)
+        self.minimumContext = minimumContext
     }
 
+    /// Context frames of the window that scores frame t.
+    func context(scoring t: Int) -> Int { minimumContext == nil ? contextFrames : min(contextFrames, t - horizon + 1) }
+
     public func scoredFrames(length: Int) -> [Int] {
-        let first = contextFrames + horizon - 1
+        let first = (minimumContext ?? contextFrames) + horizon - 1
         return length > first ? Array(Swift.stride(from: first, to: length, by: stride)) : []
     }
 
@@ -159,15 +180,22 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         guard !scored.isEmpty else {
             throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(contextFrames) context frames")
         }
-        // Clips, then windows, are independent: their shards run on the worker threads.
+        // Clips, then windows, are independent: their shards run on the worker threads. Windows
+        // with the same context length go through the predictor together.
         return noGrad {
-            let latents = DataParallel.map(batch: clips.shape[0]) { model.encode(clips.slice(axis: 0, $0)) }   // [B, T, N, D]
-            let context = concat(scored.map { latents.slice(axis: 1, ($0 - horizon + 1 - contextFrames)..<($0 - horizon + 1)) }, axis: 0)
+            let b = clips.shape[0]
+            let latents = DataParallel.map(batch: b) { model.encode(clips.slice(axis: 0, $0)) }   // [B, T, N, D]
+            var predictions = [Tensor?](repeating: nil, count: scored.count)
+            for length in Set(scored.map(context(scoring:))).sorted() {
+                let windows = scored.indices.filter { context(scoring: scored[$0]) == length }
+                let known = concat(windows.map { latents.slice(axis: 1, (scored[$0] - horizon + 1 - length)..<(scored[$0] - horizon + 1)) }, axis: 0)
+                let predicted = DataParallel.map(batch: known.shape[0]) { rows in
+                    model.rollout(latents: known.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, length - 1 + horizon, 0]))
+                }.slice(axis: 1, (horizon - 1)..<horizon)
+                for (i, w) in windows.enumerated() { predictions[w] = predicted.slice(axis: 0, (i * b)..<((i + 1) * b)) }
+            }
             let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
-            let predicted = DataParallel.map(batch: context.shape[0]) { rows in
-                model.rollout(latents: context.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, contextFrames - 1 + horizon, 0]))
-            }.slice(axis: 1, (horizon - 1)..<horizon)
-            return (predicted, target)
+            return (concat(predictions.map { $0! }, axis: 0), target)
         }
     }
 

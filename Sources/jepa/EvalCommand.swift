@@ -53,7 +53,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models).")
     var surpriseHorizon = 1
 
-    @Option(help: "Context frames of each surprise window (default: the predictor's window for next_frame, half the clip for video).")
+    @Option(help: "Context frames of each surprise window (default: next_frame — growing from 4 frames to the predictor's window, each frame scored from all the frames before it; video — half the clip).")
     var context: Int?
 
     @Option(help: "Frames from the violation frame on that the at_violation reduction looks at.")
@@ -257,7 +257,8 @@ struct EvalCommand: ParsableCommand {
                                  markers: [(Double(pair.violationFrame), (150, 150, 150))])
             try writePNG(image, to: directory + "/energy_\(calibration == nil ? "" : "calibrated_")\(category).png")
         }
-        return .init(path: path, contextFrames: scorer.contextFrames, horizon: scorer.horizon, window: window,
+        return .init(path: path, contextFrames: scorer.contextFrames, minimumContext: (scorer as? NextFrameSurpriseScorer)?.minimumContext,
+                     horizon: scorer.horizon, window: window,
                      results: results, calibration: calibration)
     }
 

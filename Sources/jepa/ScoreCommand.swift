@@ -10,8 +10,9 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Energy-based surprise of clips under a world-model checkpoint (kind: video or next_frame).",
         discussion: "Surprise is the energy between the model's prediction of frames it has not seen and the target "
             + "encoder's features of those frames. kind: next_frame — every frame after the first --context frames "
-            + "(default: the predictor's window) is predicted from the --context frames before it, or with --horizon h "
-            + "open loop from the --context frames ending h frames before it. kind: video — a "
+            + "is predicted from the --context frames before it, or with --horizon h open loop from the --context frames "
+            + "ending h frames before it; by default the context grows: every frame from the 4th on (4 + h − 1 with a "
+            + "horizon) is predicted from all the frames before it, up to the predictor's window. kind: video — a "
             + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
             + "window) are context and the rest are predicted; the window's energy is attributed to its first "
             + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
@@ -33,7 +34,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Per-frame CSV to write (optional).", valueName: "frames.csv"))
     var framesOutput: String?
 
-    @Option(help: "Context frames per window (default: the predictor's window for next_frame, half the clip length for video).")
+    @Option(help: "Context frames per window (default: next_frame — growing from 4 frames to the predictor's window; video — half the clip length).")
     var context: Int?
 
     @Option(help: "Frames between window starts.")
@@ -90,7 +91,7 @@ struct ScoreCommand: ParsableCommand {
         try clipCSV.finish()
         try frameCSV?.finish()
         say("wrote \(output)" + (framesOutput.map { " and \($0)" } ?? "") + ": \(clips.count) clips, "
-            + "\(scored.count) windows each (context \(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon)"
+            + "\(scored.count) windows each (context \((scorer as? NextFrameSurpriseScorer)?.minimumContext.map { "\($0)…" } ?? "")\(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon)"
             + (calibration.calibration == nil ? ")" : ", calibrated energy)"))
     }
 }

@@ -109,6 +109,32 @@ private func temporaryPath(_ name: String) -> String {
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(x.slice(axis: 1, 0..<4)) }     // nothing 3 steps after 2 frames
     }
 
+    /// A growing context scores frame t from all the frames before it (up to the most context
+    /// frames): each frame's score is that of a fixed-context scorer with that many frames.
+    @Test func growingContextScoresEachFrameFromItsWholeHistory() throws {
+        var rng = RandomGenerator(seed: 9)
+        let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)   // window 3
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
+        let x = clips(try tinyBalls(), count: 2, frames: 7, seed: 5)
+        for horizon in [1, 2] {
+            let growing = try NextFrameSurpriseScorer(model: model, contextFrames: 3, horizon: horizon, minimumContext: 1)
+            let frames = growing.scoredFrames(length: 7)
+            #expect(frames == Array(horizon..<7))
+            let s = try growing.surprise(x)
+            for (w, t) in frames.enumerated() {
+                let fixed = try NextFrameSurpriseScorer(model: model, contextFrames: min(3, t - horizon + 1), horizon: horizon)
+                let expected = try fixed.surprise(x)
+                let column = fixed.scoredFrames(length: 7).firstIndex(of: t)!, columns = expected.shape[1]
+                for b in 0..<2 {
+                    #expect(abs(s.scalars[b * frames.count + w] - expected.scalars[b * columns + column]) <= 1e-5 * max(1, abs(expected.scalars[b * columns + column])))
+                }
+            }
+        }
+        let byDefault = try makeSurpriseScorer(for: model, contextFrames: nil) as! NextFrameSurpriseScorer
+        #expect(byDefault.minimumContext == 3 && byDefault.contextFrames == 3)   // min(4, window 3)
+        #expect(throws: EvaluationError.self) { _ = try NextFrameSurpriseScorer(model: model, contextFrames: 2, minimumContext: 3) }
+    }
+
     @Test func badScoringInputsAreClearErrors() throws {
         var rng = RandomGenerator(seed: 3)
         let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)
