@@ -43,19 +43,21 @@ public struct DynamicsEvaluation: Codable, Sendable {
 /// Measures `DynamicsEvaluation` on the one-ball episodes of `datasetPath` (states named
 /// `ball0.x`, `ball0.y`, `ball0.vx`, `ball0.vy`, in pixels and pixels per frame): probes fitted on
 /// `train` (their penalties chosen on its last fifth), everything scored on `test`; rollouts of `horizon` steps from the `context` frames
-/// ending at `startFrame`.
+/// ending at `startFrame` (default: all the frames up to there, at most the predictor's window),
+/// and the state read from as many.
 public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: String, train: Range<Int>, test: Range<Int>,
-                             context: Int = 4, startFrame: Int = 11, horizon: Int = 16, batch: Int = 32) throws -> DynamicsEvaluation {
+                             context: Int? = nil, startFrame: Int = 11, horizon: Int = 16, batch: Int = 32) throws -> DynamicsEvaluation {
     guard model.config.actionDim == 0, model.config.proprioDim == 0 else {
         throw EvaluationError("dynamics: only for next-frame models (no actions, no proprioception)")
     }
+    let context = context ?? min(model.predictor.window, startFrame + 1)
     let names = ["x", "y", "vx", "vy"]
     let source = try ProbeSource(path: datasetPath, names: names.map { "ball0." + $0 })
     let length = source.length
-    guard context >= 1, startFrame - context + 1 >= 1, startFrame + horizon < length, horizon >= 1,
+    guard context >= 1, startFrame >= 1, startFrame - context + 1 >= 0, startFrame + horizon < length, horizon >= 1,
           !train.isEmpty, !test.isEmpty, train.upperBound <= source.episodes, test.upperBound <= source.episodes else {
         throw EvaluationError("\(datasetPath): \(source.episodes) episodes of \(length) frames do not hold \(context) context frames "
-                              + "up to frame \(startFrame), the frame before them and \(horizon) steps after")
+                              + "up to frame \(startFrame) (at least 1) and \(horizon) steps after")
     }
     let clips = try ClipFile(path: datasetPath)
 

@@ -36,6 +36,9 @@ import Worlds
         let d = try evaluateDynamics(of: untrained, datasetPath: path, train: train, test: test, context: context,
                                      startFrame: start, horizon: horizon, batch: 3)
         #expect(d.model.count == horizon && d.stateR2.count == 4 && d.positionR2.count == 2 && d.stateFrames == Array(5..<15))
+        // By default the context is every frame up to the start, at most the predictor's window (3).
+        let byDefault = try evaluateDynamics(of: untrained, datasetPath: path, train: train, test: test, startFrame: start, horizon: horizon, batch: 3)
+        #expect(byDefault.contextFrames == 3 && byDefault.repeatLast == d.repeatLast)
 
         let file = try HDF5File(path: path, mode: .readOnly)
         let names = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
