@@ -311,6 +311,20 @@ public final class ActionConditionedJEPA: WorldModel {
     public func rollout(latents: Tensor, actions: Tensor, z: Tensor? = nil) -> Tensor {
         let k = latents.shape[1], horizon = actions.shape[1] - (k - 1)
         precondition(horizon >= 1, "rollout: \(actions.shape[1]) actions for \(k) known frames leave nothing to predict")
+        if let recurrent = predictor as? RecurrentPredictor, k + horizon - 1 <= recurrent.window {
+            // Within the window the GRU's state after a frame is all the next step needs: carry it
+            // on, one frame per step, instead of re-reading the window every step (linear, not
+            // quadratic, in the horizon; the same values).
+            var (out, hidden) = recurrent.run(latents: latents, actions: actions.slice(axis: 1, 0..<k), z: z, from: nil)
+            var last = out.slice(axis: 1, (k - 1)..<k)
+            var predicted = [last]
+            for step in 1..<horizon {
+                (out, hidden) = recurrent.run(latents: last, actions: actions.slice(axis: 1, (k - 1 + step)..<(k + step)), z: z, from: hidden)
+                last = out
+                predicted.append(last)
+            }
+            return concat(predicted, axis: 1)
+        }
         var sequence = (0..<k).map { latents.slice(axis: 1, $0..<($0 + 1)) }
         var predicted: [Tensor] = []
         for step in 0..<horizon {

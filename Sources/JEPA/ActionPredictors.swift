@@ -245,8 +245,16 @@ public final class RecurrentPredictor: Module, ActionPredictor {
     }
 
     public func callAsFunction(latents: Tensor, actions a: Tensor, z latent: Tensor?) -> Tensor {
+        run(latents: latents, actions: a, z: latent, from: nil).prediction
+    }
+
+    /// The predictions for every frame of `latents` [B, T, 1, D] and the GRU state after the last
+    /// frame [B, 1, H], carried on from `hidden` (nil: the start of the window). `run` on frames one
+    /// at a time, each from the state the previous call returned, computes what one `run` over all
+    /// of them does.
+    public func run(latents: Tensor, actions a: Tensor, z latent: Tensor?, from hidden: Tensor?) -> (prediction: Tensor, hidden: Tensor) {
         let (b, t) = (latents.shape[0], latents.shape[1])
-        precondition(latents.rank == 4 && latents.shape[2] == 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
+        precondition(latents.rank == 4 && latents.shape[2] == 1 && t >= 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
                      "RecurrentPredictor: latents \(latents.shape) (expected [B, T, 1, D]) and actions \(a.shape) do not match")
         var x = inProj(latents.reshaped([b, t, -1]))                             // [B, T, H]
         if let actionEmbed { x = x + actionEmbed(a) }
@@ -256,13 +264,13 @@ public final class RecurrentPredictor: Module, ActionPredictor {
                          "RecurrentPredictor: z must be [\(b), \(zEmbed.weight.shape[1])], got \(latent.shape)")
             x = x + zEmbed(latent).reshaped([b, 1, -1]).expanded(to: x.shape)
         }
-        var h: Tensor? = nil
+        var h = hidden
         var states: [Tensor] = []
         for step in 0..<t {
             let next = cell(x.slice(axis: 1, step..<(step + 1)), h)                // [B, 1, H]
             states.append(next)
             h = next
         }
-        return latents + outProj(concat(states, axis: 1)).reshaped(latents.shape)
+        return (latents + outProj(concat(states, axis: 1)).reshaped(latents.shape), h!)
     }
 }
