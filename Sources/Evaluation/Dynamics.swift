@@ -33,11 +33,6 @@ public struct DynamicsEvaluation: Codable, Sendable {
     /// Median position error in pixels at horizons 1…H: the decoded rollout, the baselines, and
     /// the probe on the true latents.
     public var model: [Double], constantVelocity: [Double], repeatLast: [Double], decodedTruth: [Double]
-
-    /// Horizons (1-based) from `from` on at which the rollout is not below constant velocity.
-    public func horizonsBehindConstantVelocity(from: Int = 4) -> [Int] {
-        model.indices.filter { $0 + 1 >= from && model[$0] >= constantVelocity[$0] }.map { $0 + 1 }
-    }
 }
 
 /// Measures `DynamicsEvaluation` on the one-ball episodes of `datasetPath` (states named
