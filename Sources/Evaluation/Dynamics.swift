@@ -71,8 +71,8 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
     let (trainLatents, trainStates) = try latentsAndStates(train)
     let (testLatents, testStates) = try latentsAndStates(test)
     let k = names.count, width = trainLatents.shape[2] * trainLatents.shape[3]
-    func frameFeatures(_ latents: Tensor, _ frames: [Int]) -> [Double] {
-        concat(frames.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 1).reshaped([-1, width]).scalars.map(Double.init)
+    func frameFeatures(_ latents: Tensor) -> [Double] {   // [n, T, ...] → [n·T, width]
+        latents.reshaped([-1, width]).scalars.map(Double.init)
     }
     func targets(_ states: [Double], episodes: Int, frames: [Int], columns: Range<Int>) -> [Double] {
         (0..<episodes).flatMap { e in frames.flatMap { t in columns.map { states[(e * length + t) * k + $0] } } }
@@ -82,10 +82,10 @@ public func evaluateDynamics(of model: ActionConditionedJEPA, datasetPath: Strin
     let allFrames = Array(0..<length)
     let fitEpisodes = train.count - max(train.count / 5, 1)   // the rest choose each probe's penalty
     let (positionProbe, positionLambda) = try RidgeProbe.validated(
-        features: frameFeatures(trainLatents, allFrames), targets: targets(trainStates, episodes: train.count, frames: allFrames, columns: 0..<2),
+        features: frameFeatures(trainLatents), targets: targets(trainStates, episodes: train.count, frames: allFrames, columns: 0..<2),
         count: train.count * length, fitCount: fitEpisodes * length)
     func positions(_ latents: Tensor) -> [Double] {   // [n, T, ...] → [n·T, 2]
-        positionProbe.predict(latents.reshaped([-1, width]).scalars.map(Double.init), count: latents.shape[0] * latents.shape[1])
+        positionProbe.predict(frameFeatures(latents), count: latents.shape[0] * latents.shape[1])
     }
     let positionR2 = RidgeProbe.r2(predicted: positions(testLatents),
                                    actual: targets(testStates, episodes: test.count, frames: allFrames, columns: 0..<2),
