@@ -2,6 +2,7 @@
 #define CHDF5_SHIM_H
 #include <hdf5.h>
 #include <string.h>
+#include <fcntl.h>
 
 // HDF5 exposes its predefined ids and flags as macros such as `(H5open(), H5T_NATIVE_FLOAT_g)`.
 // Swift cannot import those macros (and Swift 6 rejects the mutable `_g` globals), so each one
@@ -80,6 +81,20 @@ static herr_t chdf5_visit_link(hid_t group, const char *name, const H5L_info_t *
 static inline herr_t chdf5_visit(hid_t group, chdf5_visit_fn fn, void *ctx) {
     chdf5_visit_state state = { fn, ctx };
     return H5Lvisit(group, H5_INDEX_NAME, H5_ITER_INC, chdf5_visit_link, &state);
+}
+
+// ---- Close-on-exec -----------------------------------------------------------------------------
+
+/// Marks the descriptor of an open file close-on-exec. HDF5 opens without O_CLOEXEC and holds an
+/// flock() on the descriptor; a child process spawned meanwhile (by any thread) would inherit it,
+/// keep the lock alive after we close the file and make our next open fail with EAGAIN.
+/// Returns 0 on success, -1 if the driver exposes no POSIX descriptor or fcntl fails.
+static inline int chdf5_set_cloexec(hid_t file) {
+    void *handle = NULL;
+    if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || handle == NULL) return -1;
+    int fd = *(int *)handle;
+    int flags = fcntl(fd, F_GETFD);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
 // ---- Error stack -------------------------------------------------------------------------------

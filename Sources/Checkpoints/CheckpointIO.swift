@@ -186,6 +186,9 @@ public enum CheckpointIO {
             if error.message.hasPrefix("not an HDF5 file") {
                 throw CheckpointError(.notHDF5, path: path, "\(path) is not a jepa-swift checkpoint: not an HDF5 file (no HDF5 signature)")
             }
+            if error.message.contains("another process holds it open") {
+                throw CheckpointError(.io, path: path, "\(path): \(error.message)")
+            }
             throw CheckpointError(.corrupt, path: path, "\(path) is truncated or corrupt (HDF5: \(libraryDetail(error.message)))")
         }
         do {

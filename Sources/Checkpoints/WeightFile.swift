@@ -269,6 +269,9 @@ func openHDF5(_ path: String) throws -> HDF5File {
                 ? " (a PyTorch file: convert it with tools/torch_to_hdf5.py first)" : ""
             throw CheckpointError(.notHDF5, path: path, "\(path) is not an HDF5 file\(hint)")
         }
+        if error.message.contains("another process holds it open") {
+            throw CheckpointError(.io, path: path, "\(path): \(error.message)")
+        }
         throw CheckpointError(.corrupt, path: path, "\(path) is truncated or corrupt (HDF5: \(CheckpointIO.libraryDetail(error.message)))")
     }
 }

@@ -82,8 +82,14 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
                 if signature < 0 { throw fail("cannot read file (\(lastLibraryError()))") }
                 let id = H5Fopen(path, mode == .readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr(), chdf5_p_default())
                 if id < 0 {
-                    throw fail("cannot open HDF5 file; it may be truncated or corrupt (\(lastLibraryError()))")
+                    let reason = lastLibraryError()
+                    if reason.contains("unable to lock file") {
+                        throw fail("cannot open HDF5 file: another process holds it open (\(reason)); "
+                            + "close that process, or set HDF5_USE_FILE_LOCKING=FALSE if the file is only read")
+                    }
+                    throw fail("cannot open HDF5 file; it may be truncated or corrupt (\(reason))")
                 }
+                _ = chdf5_set_cloexec(id)
                 return id
             case .truncate, .exclusive:
                 if mode == .exclusive && FileManager.default.fileExists(atPath: path) {
@@ -101,6 +107,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
                 defer { if userBlock > 0 { H5Pclose(creation) } }
                 let id = H5Fcreate(path, flags, creation, chdf5_p_default())
                 if id < 0 { throw fail("cannot create file (\(lastLibraryError()))") }
+                _ = chdf5_set_cloexec(id)
                 return id
             }
         }

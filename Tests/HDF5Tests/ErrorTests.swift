@@ -156,3 +156,38 @@ import Testing
         }
     }
 }
+
+/// Files held by someone else, and descriptors that must not leak into child processes.
+@Suite struct FileLockTests {
+    @Test func aFileLockedElsewhereIsNamedAsSuchNotAsCorrupt() throws {
+        try withTempPath { path in
+            let file = try HDF5File(path: path, mode: .truncate)
+            try file.write("x", shape: [1], float32: [1])
+            try file.close()
+            // A separate open file description holding an exclusive flock, as another process would.
+            let fd = open(path, O_RDONLY)
+            #expect(fd >= 0)
+            defer { close(fd) }
+            #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+            expectHDF5Error([path, "another process holds it open", "HDF5_USE_FILE_LOCKING"]) {
+                _ = try HDF5File(path: path, mode: .readWrite)
+            }
+        }
+    }
+
+    @Test func openFilesAreCloseOnExec() throws {
+        try withTempPath { path in
+            for mode in [HDF5File.Mode.truncate, .readWrite, .readOnly] {
+                let file = try HDF5File(path: path, mode: mode)
+                defer { try? file.close() }
+                let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+                let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap(Int32.init)
+                let mine = descriptors.filter {
+                    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == resolved
+                }
+                #expect(!mine.isEmpty, "no descriptor of \(path) open in mode \(mode)")
+                for fd in mine { #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0, "mode \(mode)") }
+            }
+        }
+    }
+}
