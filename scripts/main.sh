@@ -13,5 +13,5 @@ swift build -c release
 jepa=.build/release/jepa
 "$jepa" train --force "$@"
 "$jepa" data preview --input datasets/balls-default.h5 --out runs/balls-small/data-preview --episodes 4
-"$jepa" eval --checkpoint "runs/balls-small/checkpoints/$(cat runs/balls-small/checkpoints/latest)" --pairs 40
+"$jepa" eval --checkpoint "runs/balls-small/checkpoints/$(cat runs/balls-small/checkpoints/latest)" --pairs 90
 cat runs/balls-small/eval/report.md

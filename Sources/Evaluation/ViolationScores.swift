@@ -106,9 +106,15 @@ public struct ViolationScores: Sendable {
             return Summary(category: name, pairs: group.count, pairwiseAccuracy: RankMetrics.pairwiseAccuracy(higher: hi, lower: lo),
                            auroc: RankMetrics.auroc(positives: hi, negatives: lo))
         }
-        return categories.compactMap { name in
+        let perCategory = categories.compactMap { name in
             let group = pairs.filter { $0.category == name }
             return group.isEmpty ? nil : summary(name, group)
-        } + [summary("overall", pairs)]
+        }
+        // IntPhys 2's principles, when the file's categories are the balls world's own.
+        let principles = ViolationCategory.Principle.allCases.compactMap { principle in
+            let group = pairs.filter { ViolationCategory(rawValue: $0.category)?.principle == principle }
+            return group.isEmpty ? nil : summary("principle: \(principle.rawValue)", group)
+        }
+        return perCategory + principles + [summary("overall", pairs)]
     }
 }

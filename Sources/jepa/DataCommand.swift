@@ -162,7 +162,7 @@ struct DataViolations: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "violations",
         abstract: "Generate violation-of-expectation pairs from the balls world.",
-        discussion: "Pair p (category p mod 4: \(ViolationCategory.allCases.map(\.rawValue).joined(separator: ", "))) "
+        discussion: "Pair p (category p mod \(ViolationCategory.allCases.count): \(ViolationCategory.allCases.map(\.rawValue).joined(separator: ", "))) "
             + "fills rows 2p (possible) and 2p+1 (impossible), so the file has 2 x --episodes rows.")
 
     @Option(help: "Number of pairs.")
@@ -196,7 +196,7 @@ struct DataViolations: ParsableCommand {
     }
 }
 
-/// Makes `pairs` violation pairs (category p mod 4) in parallel and writes them to `path`.
+/// Makes `pairs` violation pairs (category p mod the number of categories) in parallel and writes them to `path`.
 func writeViolationSet(world: BallsWorld, pairs count: Int, frames: Int, seed: UInt64, to path: String,
                        overwrite: Bool, workers: Int) throws {
     let maker = BallsViolations(world: world)

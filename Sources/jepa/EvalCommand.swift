@@ -44,8 +44,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Episodes of the generated probe set (80% fit the probe, 20% score it).")
     var probeEpisodes = 600
 
-    @Option(help: "Violation pairs generated (a quarter per category).")
-    var pairs = 200
+    @Option(help: "Violation pairs generated (spread evenly over the categories).")
+    var pairs = 50 * ViolationCategory.allCases.count
 
     @Option(help: "Rollout horizon (steps).")
     var horizon = 8
@@ -69,7 +69,8 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         guard probeEpisodes >= 20 else { throw ValidationError("--probe-episodes must be at least 20, got \(probeEpisodes)") }
-        guard pairs >= 4 else { throw ValidationError("--pairs must be at least 4 (one per category), got \(pairs)") }
+        let categories = ViolationCategory.allCases.count
+        guard pairs >= categories else { throw ValidationError("--pairs must be at least \(categories) (one per category), got \(pairs)") }
         guard horizon >= 1, surpriseHorizon >= 1, window >= 1, batch >= 2 else {
             throw ValidationError("--horizon, --surprise-horizon and --window must be at least 1, --batch at least 2")
         }

@@ -219,7 +219,7 @@ private func temporaryPath(_ name: String) -> String {
         #expect(scores.pairs.count == 6 && scores.frames == Array(3..<12))
         #expect(scores.pairs.allSatisfy { $0.possible.allSatisfy(\.isFinite) && $0.impossible.count == 9 })
         let summary = scores.summaries(reduction: .max)
-        #expect(summary.map(\.category) == ["teleport", "overall"])
+        #expect(summary.map(\.category) == ["teleport", "principle: spatio_temporal_continuity", "overall"])
         #expect(summary[0].pairwiseAccuracy == 1, "\(summary)")
     }
 

@@ -33,7 +33,8 @@ import Testing
         #expect(scores.reduce(pair, .atViolation, window: 2) == (1, 3))      // frames 6 and 7
         #expect(scores.reduce(pair, .atViolation, window: 4) == (1, 8))      // frames 6…9
         let atViolation = scores.summaries(reduction: .atViolation, window: 2)
-        #expect(atViolation.map(\.category) == ["vanish", "overall"])        // categories without pairs are left out
+        // Categories and principles without pairs are left out.
+        #expect(atViolation.map(\.category) == ["vanish", "principle: permanence", "overall"])
         #expect(atViolation.allSatisfy { $0.pairs == 1 && $0.pairwiseAccuracy == 1 && $0.auroc == 1 })
         #expect(scores.summaries(reduction: .max).last?.pairwiseAccuracy == 0.5)   // a tie
     }

@@ -23,7 +23,7 @@ import Testing
         if category == .teleport || category == .vanish {
             #expect(pair.attempt == 0)
         }
-        if pair.attempt == 0 {
+        if pair.attempt == 0 && category != .appear {   // an appearing ball is absent from the possible clip
             let episode = world.episode(index: index, seed: 7, frames: Self.frames)
             #expect(episode.frames == pair.possible.frames && episode.states == pair.possible.states)
         }
@@ -114,12 +114,91 @@ import Testing
         }
     }
 
+    @Test(arguments: 0..<3)
+    func appearingBallComesFromNothing(index: Int) throws {
+        let world = try BallsWorld()
+        let pair = try BallsViolations(world: world).violationPair(index: index, seed: 13, frames: Self.frames, category: .appear)
+        let v = pair.violationFrame, o = 6 * pair.ball
+        let start = world.initialState(index: index, seed: 13)
+        for t in 0..<Self.frames {
+            let possible = row(pair.possible, t, world), impossible = row(pair.impossible, t, world)
+            #expect(possible[(possible.startIndex + o)..<(possible.startIndex + o + 6)].allSatisfy { $0 == 0 })
+            let q = impossible.startIndex + o
+            if t < v {
+                #expect(impossible[q..<(q + 6)].allSatisfy { $0 == 0 })
+            } else {
+                #expect(impossible[q + 5] == 1 || t > v)
+            }
+        }
+        if pair.attempt == 0 {   // it appears where and as it would have started
+            let at = row(pair.impossible, v, world), q = at.startIndex + o
+            #expect(at[q] == Float(start[pair.ball].x) && at[q + 1] == Float(start[pair.ball].y))
+            #expect(at[q + 4] == Float(start[pair.ball].radius))
+        }
+    }
+
+    @Test(arguments: 0..<3)
+    func resizedBallKeepsItsNewSize(index: Int) throws {
+        let world = try BallsWorld()
+        let pair = try BallsViolations(world: world).violationPair(index: index, seed: 17, frames: Self.frames, category: .resize)
+        let v = pair.violationFrame, o = 6 * pair.ball
+        let r = row(pair.possible, v, world)[row(pair.possible, v, world).startIndex + o + 4]
+        for t in v..<Self.frames {
+            let impossible = row(pair.impossible, t, world), possible = row(pair.possible, t, world)
+            let rNew = impossible[impossible.startIndex + o + 4]
+            #expect(abs(rNew - 0.55 * r) < 1e-4 || abs(rNew - 1.7 * r) < 1e-4)
+            #expect(possible[possible.startIndex + o + 4] == r)
+        }
+    }
+
+    @Test(arguments: [ViolationCategory.freeze, .reverse], 0..<3)
+    func frozenOrReversedBallLeavesItsFlight(category: ViolationCategory, index: Int) throws {
+        let world = try BallsWorld()
+        let violations = BallsViolations(world: world)
+        let pair = try violations.violationPair(index: index, seed: 19, frames: Self.frames, category: category)
+        let v = pair.violationFrame, o = 6 * pair.ball
+        func position(_ data: EpisodeData, _ t: Int) -> (Float, Float) {
+            let r = row(data, t, world); return (r[r.startIndex + o], r[r.startIndex + o + 1])
+        }
+        let (x0, y0) = position(pair.possible, v - 1), (px, py) = position(pair.possible, v)
+        #expect(hypot(px - x0, py - y0) >= Float(violations.minFlightSpeed) - 0.5)
+        if category == .freeze {
+            for t in v..<Self.frames {
+                let (x, y) = position(pair.impossible, t)
+                #expect(x == x0 && y == y0)
+            }
+        } else {
+            let (ix, iy) = position(pair.impossible, v)
+            // The impossible ball moves back along the way it came (gravity bends it a little).
+            #expect((ix - x0) * (px - x0) + (iy - y0) * (py - y0) < 0)
+        }
+    }
+
+    @Test(arguments: 0..<3)
+    func ghostBallGoesThroughTheOther(index: Int) throws {
+        let world = try BallsWorld()
+        let pair = try BallsViolations(world: world).violationPair(index: index, seed: 23, frames: Self.frames, category: .passThroughBall)
+        let v = pair.violationFrame, o = 6 * pair.ball
+        /// Deepest overlap of ball `pair.ball` with another present ball in frame t.
+        func overlap(_ data: EpisodeData, _ t: Int) -> Float {
+            let r = row(data, t, world), a = r.startIndex + o
+            return (0..<world.config.maxBalls).filter { $0 != pair.ball && r[r.startIndex + 6 * $0 + 4] > 0 }.map { k in
+                let b = r.startIndex + 6 * k
+                return r[a + 4] + r[b + 4] - hypot(r[a] - r[b], r[a + 1] - r[b + 1])
+            }.max() ?? -.infinity
+        }
+        #expect((0..<Self.frames).allSatisfy { overlap(pair.possible, $0) < 0.5 })
+        #expect((v..<Self.frames).contains { overlap(pair.impossible, $0) > 1 })
+    }
+
     @Test func shortClipsAreRejected() throws {
         let violations = BallsViolations(world: try BallsWorld())
         #expect(throws: ViolationError.clipTooShort(frames: 4, minimum: BallsViolations.minimumFrames)) {
             try violations.violationPair(index: 0, seed: 0, frames: 4, category: .vanish)
         }
-        #expect(ViolationCategory.allCases.map(\.rawValue) == ["teleport", "vanish", "passThroughWall", "passThroughFloor"])
+        #expect(ViolationCategory.allCases.map(\.rawValue) == ["teleport", "vanish", "passThroughWall", "passThroughFloor",
+                                                              "appear", "resize", "freeze", "reverse", "passThroughBall"])
+        #expect(Set(ViolationCategory.allCases.map(\.principle)) == Set(ViolationCategory.Principle.allCases))
     }
 
     @Test func impossibleSearchFailsWithABoundedError() throws {

@@ -42,6 +42,10 @@ public struct BallsSimulation: Sendable {
     public var passesSideWalls: [Bool]
     /// Per ball: ignores the floor (for "pass through floor" violations).
     public var passesFloor: [Bool]
+    /// Per ball: ignores the other balls (for "pass through a ball" violations).
+    public var passesBalls: [Bool]
+    /// Per ball: hangs where it is, unmoved by gravity, as an immovable obstacle ("freeze").
+    public var frozen: [Bool]
 
     public init(config: BallsConfig, balls: [BallState]) {
         self.config = config
@@ -49,6 +53,8 @@ public struct BallsSimulation: Sendable {
         contacts = Array(repeating: [], count: balls.count)
         passesSideWalls = Array(repeating: false, count: balls.count)
         passesFloor = Array(repeating: false, count: balls.count)
+        passesBalls = Array(repeating: false, count: balls.count)
+        frozen = Array(repeating: false, count: balls.count)
     }
 
     /// Advances one frame: `substeps` × (gravity and motion, ball–ball contacts, walls).
@@ -59,16 +65,17 @@ public struct BallsSimulation: Sendable {
         let gdt = config.gravity * dt
         for _ in 0..<config.substeps {
             for k in 0..<n where balls[k].present {
+                if frozen[k] { balls[k].vx = 0; balls[k].vy = 0; continue }
                 balls[k].vy += gdt
                 balls[k].x += balls[k].vx * dt
                 balls[k].y += balls[k].vy * dt
             }
             if n > 1 {
                 for i in 0..<(n - 1) where balls[i].present {
-                    for j in (i + 1)..<n where balls[j].present { collide(i, j) }
+                    for j in (i + 1)..<n where balls[j].present && !(passesBalls[i] || passesBalls[j]) { collide(i, j) }
                 }
             }
-            for k in 0..<n where balls[k].present { walls(k) }
+            for k in 0..<n where balls[k].present && !frozen[k] { walls(k) }
         }
     }
 
@@ -84,7 +91,9 @@ public struct BallsSimulation: Sendable {
         let overlap = reach - dist
         // Coincident centres: any normal will do.
         let nx = dist < 1e-12 ? 1 : dx / dist, ny = dist < 1e-12 ? 0 : dy / dist
-        let wa = 1 / a.mass, wb = 1 / b.mass, wsum = wa + wb
+        // A frozen ball does not move: infinite mass (both frozen: neither moves).
+        let wa = frozen[i] ? 0 : 1 / a.mass, wb = frozen[j] ? 0 : 1 / b.mass, wsum = wa + wb
+        guard wsum > 0 else { return }
         a.x -= nx * overlap * wa / wsum; a.y -= ny * overlap * wa / wsum
         b.x += nx * overlap * wb / wsum; b.y += ny * overlap * wb / wsum
         let vn = (b.vx - a.vx) * nx + (b.vy - a.vy) * ny

@@ -109,6 +109,17 @@ public struct BallsWorld: WorldGenerator {
         case passSideWalls(ball: Int, frame: Int)
         /// From the physics producing `frame` on, the ball ignores the floor.
         case passFloor(ball: Int, frame: Int)
+        /// From the physics producing `frame` on, the ball ignores the other balls.
+        case passBalls(ball: Int, frame: Int)
+        /// The (absent) ball appears at `frame`, where it was at the start, and moves on from there.
+        case appear(ball: Int, frame: Int)
+        /// After the physics of `frame`, the ball's radius becomes `radius` (centre kept, moved
+        /// back inside the box if needed).
+        case resize(ball: Int, frame: Int, radius: Double)
+        /// From the physics producing `frame` on, the ball hangs where it is.
+        case freeze(ball: Int, frame: Int)
+        /// Just before the physics producing `frame`, the ball's velocity is reversed.
+        case reverse(ball: Int, frame: Int)
     }
 
     /// Runs `sim` for `frames` frames (frame 0 = its current state), rendering and recording each.
@@ -125,6 +136,9 @@ public struct BallsWorld: WorldGenerator {
                         switch intervention {
                         case let .passSideWalls(k, f) where f == t: sim.passesSideWalls[k] = true
                         case let .passFloor(k, f) where f == t: sim.passesFloor[k] = true
+                        case let .passBalls(k, f) where f == t: sim.passesBalls[k] = true
+                        case let .freeze(k, f) where f == t: sim.frozen[k] = true
+                        case let .reverse(k, f) where f == t: sim.balls[k].vx.negate(); sim.balls[k].vy.negate()
                         default: break
                         }
                         sim.step()
@@ -132,6 +146,11 @@ public struct BallsWorld: WorldGenerator {
                     switch intervention {
                     case let .teleport(k, f, x, y) where f == t: sim.balls[k].x = x; sim.balls[k].y = y
                     case let .vanish(k, f) where f == t: sim.balls[k].present = false
+                    case let .appear(k, f) where f == t: sim.balls[k].present = true
+                    case let .resize(k, f, r) where f == t:
+                        sim.balls[k].radius = r
+                        sim.balls[k].x = min(max(sim.balls[k].x, r), Double(config.width) - r)
+                        sim.balls[k].y = min(max(sim.balls[k].y, r), Double(config.height) - r)
                     default: break
                     }
                     draw(sim.balls, into: pp.baseAddress! + t * fs)
