@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Checkpoints", dependencies: ["Tensors", "NN", "HDF5", "Checksums"]),
         .target(name: "JEPA", dependencies: ["Tensors", "NN", "HDF5", "Worlds", "Checkpoints", "Config", "Checksums", "Distributed"], swiftSettings: kernelSettings),
-        .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging"]),
+        .target(name: "Evaluation", dependencies: ["CBLAS", "Tensors", "NN", "HDF5", "Worlds", "JEPA", "Imaging", "Checkpoints"]),
         .target(name: "Agent", dependencies: ["NN", "Tensors", "Planning", "JEPA", "Worlds"]),
         .target(name: "Sweeps", dependencies: ["Config", "Tensors", "Imaging"]),
         .target(name: "Planning", dependencies: ["Tensors", "NN", "Worlds", "JEPA", "Imaging"]),

@@ -13,6 +13,9 @@ public enum CheckpointIO {
     public static let optimizerGroup = "optimizer"
     /// The group holding extra state.
     public static let stateGroup = "state"
+    /// The group holding the surprise calibration of a next-frame model (fitted after training,
+    /// not a module: weight loading skips it).
+    public static let calibrationGroup = "surprise_calibration"
 
     // MARK: - Writing
 

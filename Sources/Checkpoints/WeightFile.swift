@@ -134,8 +134,10 @@ public struct WeightFile {
     mutating func readJEPA(_ file: HDF5File) throws {
         for dataset in try file.datasetPaths() {
             let parts = dataset.split(separator: "/").map(String.init)
-            if parts.first == CheckpointIO.stateGroup || parts.first == CheckpointIO.optimizerGroup {
-                skipped.append((dataset, parts[0] == CheckpointIO.stateGroup ? "training state" : "optimiser state"))
+            let skip = [CheckpointIO.stateGroup: "training state", CheckpointIO.optimizerGroup: "optimiser state",
+                        CheckpointIO.calibrationGroup: "surprise calibration"]
+            if let first = parts.first, let why = skip[first] {
+                skipped.append((dataset, why))
                 continue
             }
             guard parts.count == 2 else {

@@ -28,8 +28,25 @@ public struct CalibratedEnergy {
     public let samples: Int
     /// The shrinkage intensity δ used.
     public let shrinkage: Double
-    let mean: Tensor          // [D]
-    let whitening: Tensor     // [D, D] lower-triangular W = L⁻¹ with Σ = L Lᵀ, so Σ⁻¹ = WᵀW
+    /// Mean prediction error μ, [D].
+    public let mean: Tensor
+    /// Lower-triangular W = L⁻¹ with Σ = L Lᵀ, so Σ⁻¹ = WᵀW; [D, D].
+    public let whitening: Tensor
+
+    /// A fit stored earlier (`mean` [D], `whitening` [D, D] lower-triangular, finite).
+    public init(mean: Tensor, whitening: Tensor, samples: Int, shrinkage: Double) throws {
+        let d = mean.count
+        guard mean.rank == 1, d >= 1, whitening.shape == [d, d], samples >= 2, (0...1).contains(shrinkage) else {
+            throw EvaluationError("a stored calibration needs a mean [D], a whitening [D, D], at least 2 samples and a shrinkage in [0, 1]; "
+                                  + "got \(mean.shape), \(whitening.shape), \(samples), \(shrinkage)")
+        }
+        let w = whitening.scalars
+        guard mean.scalars.allSatisfy(\.isFinite), w.allSatisfy(\.isFinite),
+              (0..<d).allSatisfy({ i in w[i * d + i] > 0 && ((i + 1)..<d).allSatisfy { w[i * d + $0] == 0 } }) else {
+            throw EvaluationError("a stored calibration's whitening must be finite and lower-triangular with a positive diagonal")
+        }
+        (self.mean, self.whitening, dimension, self.samples, self.shrinkage) = (mean, whitening, d, samples, shrinkage)
+    }
 
     /// Fits the Gaussian to `residuals` [M, D] (one prediction error per row, M ≥ 2).
     public init(residuals: Tensor, shrinkage: CovarianceShrinkage = .ledoitWolf) throws {

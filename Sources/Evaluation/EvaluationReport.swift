@@ -21,8 +21,10 @@ public struct EvaluationReport: Codable, Sendable {
             public var clips: Int, frames: Int
             /// The covariance shrinkage intensity δ used.
             public var shrinkage: Double
-            public init(path: String, clips: Int, frames: Int, shrinkage: Double) {
-                (self.path, self.clips, self.frames, self.shrinkage) = (path, clips, frames, shrinkage)
+            /// Whether the fit is the one jepa train stored in the checkpoint.
+            public var stored: Bool
+            public init(path: String, clips: Int, frames: Int, shrinkage: Double, stored: Bool = false) {
+                (self.path, self.clips, self.frames, self.shrinkage, self.stored) = (path, clips, frames, shrinkage, stored)
             }
         }
         public var path: String
@@ -144,7 +146,8 @@ public struct EvaluationReport: Codable, Sendable {
                 + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. "
             if let c = v.calibration {
                 md += "Energy = squared Mahalanobis distance of a frame's prediction error per latent dimension, under a Gaussian "
-                    + "fitted to the errors on \(c.frames) frames of \(c.clips) ordinary clips of `\(c.path)` "
+                    + "fitted to the errors on \(c.frames) frames of \(c.clips) ordinary clips of `\(c.path)`"
+                    + (c.stored ? " when training ended (stored in the checkpoint) " : " ")
                     + "(covariance shrinkage δ = \(String(format: "%.4g", c.shrinkage))). "
             }
             md += "Pairwise accuracy "

@@ -131,9 +131,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         public var keepLast = 3
         /// Mean target-feature std below which a collapse warning is raised.
         public var collapseFloor: Float = 0.05
+        /// next_frame runs: training clips whose prediction errors calibrate the surprise energy
+        /// when training ends (stored in the last checkpoint; 0 = none).
+        public var calibrationClips = 400
         enum CodingKeys: String, CodingKey {
             case steps, logEvery = "log_every", checkpointEvery = "checkpoint_every", keepLast = "keep_last",
-                 collapseFloor = "collapse_floor"
+                 collapseFloor = "collapse_floor", calibrationClips = "calibration_clips"
         }
         public init() {}
         public init(from decoder: Decoder) throws {
@@ -143,6 +146,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
             checkpointEvery = try c.decode(.checkpointEvery, default: d.checkpointEvery)
             keepLast = try c.decode(.keepLast, default: d.keepLast)
             collapseFloor = try c.decode(.collapseFloor, default: d.collapseFloor)
+            calibrationClips = try c.decode(.calibrationClips, default: d.calibrationClips)
         }
     }
 
@@ -239,6 +243,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         try check(train.logEvery >= 1, key: "train.log_every", "must be at least 1, got \(train.logEvery)")
         try check(train.checkpointEvery >= 1, key: "train.checkpoint_every", "must be at least 1, got \(train.checkpointEvery)")
         try check(train.keepLast >= 1, key: "train.keep_last", "must be at least 1, got \(train.keepLast)")
+        try check(train.calibrationClips >= 0, key: "train.calibration_clips", "must be non-negative (0 = none), got \(train.calibrationClips)")
     }
 
     func validateVideo() throws {

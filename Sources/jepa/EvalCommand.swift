@@ -177,15 +177,25 @@ struct EvalCommand: ParsableCommand {
             let scorer = try makeSurpriseScorer(for: trained, contextFrames: context, horizon: surpriseHorizon)
             voe = try violationOfExpectation(scorer, path: path, directory: outDirectory, calibration: nil)
             if let frameScorer = scorer as? NextFrameSurpriseScorer {
-                let calibrationPath = try calibration.calibration
-                    ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
-                                                directory: outDirectory + "/data")
-                let calibrated = try calibration.calibrate(frameScorer, on: calibrationPath, batch: batch)
-                let fit = calibrated.calibration!
-                calibratedVoE = try violationOfExpectation(
-                    calibrated, path: path, directory: outDirectory,
-                    calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
-                                       frames: fit.samples, shrinkage: fit.shrinkage))
+                // The fit stored by jepa train when it is for these settings, else one fitted here.
+                let stored = calibration.calibration == nil ? try SurpriseCalibration.stored(at: checkpoint) : nil
+                if let stored, let calibrated = stored.applied(to: frameScorer) {
+                    say("  calibrated energy: the fit stored in the checkpoint (\(stored.settings), \(stored.clips) clips of \(stored.source))")
+                    calibratedVoE = try violationOfExpectation(
+                        calibrated, path: path, directory: outDirectory,
+                        calibration: .init(path: stored.source, clips: stored.clips, frames: stored.energy.samples,
+                                           shrinkage: stored.energy.shrinkage, stored: true))
+                } else {
+                    let calibrationPath = try calibration.calibration
+                        ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
+                                                    directory: outDirectory + "/data")
+                    let calibrated = try calibration.calibrate(frameScorer, on: calibrationPath, batch: batch)
+                    let fit = calibrated.calibration!
+                    calibratedVoE = try violationOfExpectation(
+                        calibrated, path: path, directory: outDirectory,
+                        calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
+                                           frames: fit.samples, shrinkage: fit.shrinkage, stored: false))
+                }
             }
         }
 

@@ -16,9 +16,11 @@ struct ScoreCommand: ParsableCommand {
             + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
             + "window) are context and the rest are predicted; the window's energy is attributed to its first "
             + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
-            + "surprise_mean) and, with --frames-output, one row per scored frame (clip, frame, energy). With --calibration "
-            + "(next_frame models) the energy is calibrated: the squared Mahalanobis distance of a frame's prediction error "
-            + "under a Gaussian fitted to the errors on ordinary clips (e.g. the training data), per latent dimension.")
+            + "surprise_mean) and, with --frames-output, one row per scored frame (clip, frame, energy). next_frame models "
+            + "score the calibrated energy: the squared Mahalanobis distance of a frame's prediction error under a Gaussian "
+            + "fitted to the errors on ordinary clips, per latent dimension — by default the fit jepa train stored in the "
+            + "checkpoint (for the default context and horizon), or one fitted on --calibration clips; --raw-energy scores "
+            + "the model's own energy.")
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video or next_frame).", valueName: "path"))
     var checkpoint: String
@@ -48,6 +50,13 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var calibration: CalibrationOptions
 
+    @Flag(help: "next_frame models: score the model's own energy, not the calibrated one.")
+    var rawEnergy = false
+
+    func validate() throws {
+        if rawEnergy && calibration.calibration != nil { throw ValidationError("--raw-energy and --calibration exclude each other") }
+    }
+
     func run() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         let (config, _, model) = try loadWorldModel(checkpoint: checkpoint, config: weights.modelConfig, strict: weights.strict, log: say)
@@ -55,8 +64,22 @@ struct ScoreCommand: ParsableCommand {
             throw ValidationError("\(checkpoint): an action-conditioned model predicts from actions, which plain clips do not carry; jepa score takes kind: video or next_frame")
         }
         var scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride, horizon: horizon)
+        var calibrated = false
         if let path = calibration.calibration {
             scorer = try calibration.calibrate(scorer, on: path, batch: batch)
+            calibrated = true
+        } else if !rawEnergy, let frameScorer = scorer as? NextFrameSurpriseScorer {
+            if let stored = try SurpriseCalibration.stored(at: checkpoint) {
+                if let applied = stored.applied(to: frameScorer) {
+                    scorer = applied
+                    calibrated = true
+                    say("calibrated energy: the fit stored in the checkpoint (\(stored.energy.samples) prediction errors of \(stored.clips) clips of \(stored.source))")
+                } else {
+                    say("note: the checkpoint's calibration is for \(stored.settings); these settings score the model's own energy (--calibration clips.h5 calibrates them)")
+                }
+            } else {
+                say("note: the checkpoint has no stored calibration; scoring the model's own energy (--calibration clips.h5 calibrates it)")
+            }
         }
         let clips = try ClipFile(path: input)
         let frame = config.frameShape
@@ -92,7 +115,7 @@ struct ScoreCommand: ParsableCommand {
         try frameCSV?.finish()
         say("wrote \(output)" + (framesOutput.map { " and \($0)" } ?? "") + ": \(clips.count) clips, "
             + "\(scored.count) windows each (context \((scorer as? NextFrameSurpriseScorer)?.minimumContext.map { "\($0)…" } ?? "")\(scorer.contextFrames), stride \(stride), horizon \(scorer.horizon)"
-            + (calibration.calibration == nil ? ")" : ", calibrated energy)"))
+            + (calibrated ? ", calibrated energy)" : ")"))
     }
 }
 

@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+/// `jepa train` of a next-frame model stores its surprise calibration; `jepa score` uses it by default.
+@Suite struct ScoreCommandTests {
+    @Test func trainingStoresTheCalibrationThatScoringUsesByDefault() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("score-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let jepa = JepaCommand.path
+        let world = JepaCommand.repository.appendingPathComponent("experiments/tiny-balls-world.json").path
+        let made = JepaCommand.run([jepa, "data", "generate", "--world", "balls", "--episodes", "16", "--frames", "8",
+                                    "--config", world, "--out", "\(dir)/data.h5"], in: dir)
+        #expect(made.status == 0, "\(made.output)")
+        try """
+            name: nf
+            kind: next_frame
+            data: {path: data.h5, batch_size: 4}
+            model: {frames: 4, image_size: 16, patch: 8, encoder_dim: 16, encoder_depth: 1, encoder_heads: 2,
+                    pooled_dim: 16, gru_hidden: 12, rollout_steps: 2}
+            optim: {lr: 2.0e-3, warmup_steps: 1}
+            ema: {start: 0, end: 0}
+            train: {steps: 3, log_every: 1, checkpoint_every: 3, calibration_clips: 8}
+            """.write(toFile: "\(dir)/nf.yaml", atomically: true, encoding: .utf8)
+        let trained = JepaCommand.run([jepa, "train", "--config", "nf.yaml", "--threads", "1"], in: dir)
+        #expect(trained.status == 0, "\(trained.output)")
+        #expect(trained.output.contains("stored in runs/nf/checkpoints/step_3.h5: the surprise calibration"), "\(trained.output)")
+
+        let checkpoint = "runs/nf/checkpoints/step_3.h5"
+        let scored = JepaCommand.run([jepa, "score", "--checkpoint", checkpoint, "--input", "data.h5", "--output", "s.csv"], in: dir)
+        #expect(scored.status == 0 && scored.output.contains("the fit stored in the checkpoint"), "\(scored.output)")
+        #expect(scored.output.contains("calibrated energy)"), "\(scored.output)")
+        let raw = JepaCommand.run([jepa, "score", "--checkpoint", checkpoint, "--input", "data.h5", "--output", "r.csv", "--raw-energy"], in: dir)
+        #expect(raw.status == 0 && !raw.output.contains("calibrated"), "\(raw.output)")
+        // Different settings than the fit's: the model's own energy, said so.
+        let other = JepaCommand.run([jepa, "score", "--checkpoint", checkpoint, "--input", "data.h5", "--output", "h.csv", "--horizon", "2"], in: dir)
+        #expect(other.status == 0 && other.output.contains("the checkpoint's calibration is for context"), "\(other.output)")
+        let scores = try String(contentsOfFile: "\(dir)/s.csv", encoding: .utf8), rawScores = try String(contentsOfFile: "\(dir)/r.csv", encoding: .utf8)
+        #expect(scores.split(separator: "\n").count == 17 && scores != rawScores)
+    }
+}
