@@ -110,6 +110,7 @@ public struct EvaluationReport: Codable, Sendable {
     public var markdown: String {
         func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
         var md = "# Evaluation of \(checkpoint)\n\n\(kind) model at step \(step); \(String(format: "%.0f", seconds)) s.\n\n"
+            + "**Reading.** \(reading)\n\n"
         md += "## Probes\n\nRidge probe from frozen target-encoder features to the true state, fitted on \(probeTrainSamples) "
             + "samples and scored (R²) on \(probeTestSamples) held-out samples of `\(probeData)`.\n\n"
             + "| quantity | trained | random encoder |\n|---|---:|---:|\n"

@@ -211,6 +211,7 @@ struct EvalCommand: ParsableCommand {
         try report.json().write(to: URL(fileURLWithPath: outDirectory + "/report.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: outDirectory + "/report.md"), options: .atomic)
         say("wrote \(outDirectory)/report.json, report.md and plots (\(String(format: "%.0f", report.seconds)) s)")
+        say("\nReading: \(report.reading)")
     }
 
     /// `runs/NAME/eval` for a checkpoint under `runs/NAME/checkpoints/`, else `eval` beside the file.
