@@ -155,20 +155,24 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     /// Where the embedded default's data live; `jepa train` generates them when missing.
     public static let embeddedDefaultDataPath = "datasets/balls-default.h5"
 
-    /// The config `jepa train` uses without `--config`: a small balls model that trains in a few
-    /// minutes on 2 cores.
+    /// The config `jepa train` uses without `--config`: a next-frame world model of the balls that
+    /// trains in about five minutes on 2 cores — `experiments/balls-next-frame-f16.yaml` (the
+    /// dynamics reference) with fewer steps on fewer episodes (EXPERIMENTS.md §10).
     public static let embeddedDefaultYAML = """
         name: balls-small
         seed: 0
+        kind: next_frame
         data: {path: \(embeddedDefaultDataPath), batch_size: 16}
-        model: {frames: 4, image_size: 64, patch: 8, encoder_dim: 96, encoder_depth: 4, encoder_heads: 3,
-                predictor_dim: 48, predictor_depth: 2, predictor_heads: 3}
-        mask: {kind: multiblock, masked_spatial_fraction: 0.5}
-        loss: {prediction: 1, variance: 1, covariance: 0.04}
-        optim: {lr: 1.0e-3, min_lr: 1.0e-5, warmup_steps: 30, weight_decay: 0.04, grad_clip: 1}
-        ema: {start: 0.996, end: 1}
-        train: {steps: 300, log_every: 10, checkpoint_every: 100, keep_last: 2}
+        model: {frames: 16, image_size: 64, encoder: vit, patch: 16, encoder_dim: 128, encoder_depth: 4, encoder_heads: 4,
+                predictor: recurrent, pooled_dim: 128, gru_hidden: 256, rollout_steps: 12, rollout_context: 4, distance: l2}
+        loss: {prediction: 1, rollout: 1, variance: 1, covariance: 0.04}
+        optim: {lr: 1.0e-3, min_lr: 1.0e-5, warmup_steps: 100, weight_decay: 0.04, grad_clip: 1}
+        ema: {start: 0, end: 0}
+        train: {steps: 900, log_every: 25, checkpoint_every: 300, keep_last: 2}
         """
+
+    /// Episodes `jepa train` generates for the embedded default when its data are missing.
+    public static let embeddedDefaultEpisodes = 2000
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self), d = Self()

@@ -8,14 +8,14 @@ import JEPA
 import Tensors
 import Worlds
 
-/// `jepa train`: trains a video JEPA from a YAML config (or the embedded default), with progress,
+/// `jepa train`: trains a world model from a YAML config (or the embedded default), with progress,
 /// metrics, checkpoints, clean stops on Ctrl-C and exact resume.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a video JEPA world model from a YAML config.",
+        abstract: "Train a JEPA world model from a YAML config.",
         discussion: """
-            Without --config, trains the embedded default: a small balls model on \
+            Without --config, trains the embedded default: a small next-frame model of the balls on \
             \(TrainCommand.defaultDataPath), which it generates when missing. Writes runs/<name>/: \
             config.yaml (resolved), metrics.jsonl, loss.png, checkpoints/step_<N>.h5, best.h5, latest. \
             Ctrl-C finishes the step, writes a checkpoint and exits 0; `jepa train --resume runs/<name>` \
@@ -179,9 +179,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("data.path: \(path) does not exist (make it with `jepa data generate`)")
         }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        say("generating \(path) (balls, 500 episodes × 32 frames)")
+        let episodes = TrainingConfig.embeddedDefaultEpisodes
+        say("generating \(path) (balls, \(episodes) episodes × 32 frames)")
         let bar = ProgressBar(label: "balls:")
-        _ = try generateDataset(world: BallsWorld(), episodes: 500, frames: 32, seed: 0, to: path, progress: bar.update)
+        _ = try generateDataset(world: BallsWorld(), episodes: episodes, frames: 32, seed: 0, to: path, progress: bar.update)
     }
 
     func writeLossCurve(_ runDirectory: String) throws {

@@ -16,8 +16,13 @@ private func loadError(_ yaml: String, file: String, _ overrides: [String] = [])
 @Suite struct TrainingConfigTests {
     @Test func embeddedDefaultAndShippedConfigsLoadAndValidate() throws {
         let embedded = try ConfigLoader.load(TrainingConfig.self, yaml: TrainingConfig.embeddedDefaultYAML, file: "<embedded default>")
-        #expect(embedded.name == "balls-small" && embedded.model.encoderDim == 96 && embedded.mask.maskedSpatialFraction == 0.5)
-        for name in ["balls-vjepa.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml", "balls-next-frame-p8.yaml", "balls-next-frame-tf.yaml",
+        #expect(embedded.name == "balls-small" && embedded.kind == .nextFrame && embedded.actionModel.rolloutContext == 4)
+        // The embedded default is the dynamics reference with a shorter schedule.
+        var dynamicsReference = try ConfigLoader.loadFile(TrainingConfig.self, path: repository.appendingPathComponent("experiments/balls-next-frame-f16.yaml").path)
+        #expect(dynamicsReference.actionModel == embedded.actionModel && dynamicsReference.loss == embedded.loss)
+        (dynamicsReference.name, dynamicsReference.data.path, dynamicsReference.train, dynamicsReference.optim.warmupSteps) = (embedded.name, embedded.data.path, embedded.train, embedded.optim.warmupSteps)
+        #expect(dynamicsReference == embedded)
+        for name in ["balls-vjepa.yaml", "balls-next-frame-f16.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml", "balls-next-frame-p8.yaml", "balls-next-frame-tf.yaml",
                      "balls-next-frame-stack2.yaml", "grasp-ac-gru-d16.yaml", "grasp-ac-gru-p8-d16.yaml", "grasp-ac-gru-p8-d16-proprio.yaml"] {
             let path = repository.appendingPathComponent("experiments/\(name)").path
             _ = try ConfigLoader.loadFile(TrainingConfig.self, path: path)
