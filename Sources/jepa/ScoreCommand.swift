@@ -78,7 +78,7 @@ struct ScoreCommand: ParsableCommand {
                     say("note: the checkpoint's calibration is for \(stored.settings); these settings score the model's own energy (--calibration clips.h5 calibrates them)")
                 }
             } else {
-                say("note: the checkpoint has no stored calibration; scoring the model's own energy (--calibration clips.h5 calibrates it)")
+                say("note: the checkpoint has no stored calibration; scoring the model's own energy (jepa calibrate stores one; --calibration clips.h5 fits one here)")
             }
         }
         let clips = try ClipFile(path: input)

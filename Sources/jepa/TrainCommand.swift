@@ -109,21 +109,12 @@ struct TrainCommand: ParsableCommand {
             say("resume with: jepa train --resume \(runDirectory)")
         } else {
             if trainingConfig.kind == .nextFrame && trainingConfig.train.calibrationClips > 0, let last = trainer.lastCheckpoint {
-                try storeSurpriseCalibration(checkpoint: last, clips: trainingConfig.data.path, count: trainingConfig.train.calibrationClips)
+                if let model = try loadWorldModel(checkpoint: last).model as? ActionConditionedJEPA {
+                    try storeSurpriseCalibration(model, checkpoint: last, clips: trainingConfig.data.path, count: trainingConfig.train.calibrationClips)
+                }
             }
             say("done: \(runDirectory)/metrics.jsonl, \(runDirectory)/loss.png, checkpoint \(trainer.lastCheckpoint ?? "-")")
         }
-    }
-
-    /// Fits the surprise calibration of the finished next-frame model and stores it in its checkpoint.
-    func storeSurpriseCalibration(checkpoint: String, clips: String, count: Int) throws {
-        guard let model = try loadWorldModel(checkpoint: checkpoint).model as? ActionConditionedJEPA else { return }
-        let line = CountLine()
-        let fit = try SurpriseCalibration.fit(model: model, clips: clips, count: count) { done, total in
-            line.show("calibrating the surprise energy on \(clips) \(done)/\(total)", done: done, total: total)
-        }
-        try fit.store(in: checkpoint)
-        say("stored in \(checkpoint): the surprise calibration (\(fit.settings)) fitted on \(fit.energy.samples) prediction errors of \(fit.clips) clips")
     }
 
     /// Ctrl-C / SIGTERM. With several ranks the decision is collective (any rank asked): one rank

@@ -7,7 +7,7 @@ struct Jepa: ParsableCommand {
         commandName: "jepa",
         abstract: "JEPA world models on synthetic physics video, trained on CPU.",
         version: Toolkit.version,
-        subcommands: [BenchCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, ProbeCommand.self, ScoreCommand.self, PlanCommand.self,
+        subcommands: [BenchCommand.self, DataCommand.self, TrainCommand.self, EvalCommand.self, ProbeCommand.self, ScoreCommand.self, CalibrateCommand.self, PlanCommand.self,
                       EmbedCommand.self, InspectCommand.self, ConvertCommand.self, SweepCommand.self, TrainAgentCommand.self])
 }
 

@@ -37,5 +37,27 @@ import Testing
         #expect(other.status == 0 && other.output.contains("the checkpoint's calibration is for context"), "\(other.output)")
         let scores = try String(contentsOfFile: "\(dir)/s.csv", encoding: .utf8), rawScores = try String(contentsOfFile: "\(dir)/r.csv", encoding: .utf8)
         #expect(scores.split(separator: "\n").count == 17 && scores != rawScores)
+
+        // A checkpoint trained without it gets the same calibration from jepa calibrate.
+        let bare = JepaCommand.run([jepa, "train", "--config", "nf.yaml", "--threads", "1", "--set", "name=bare",
+                                    "--set", "train.calibration_clips=0"], in: dir)
+        #expect(bare.status == 0 && !bare.output.contains("stored in"), "\(bare.output)")
+        let uncalibrated = JepaCommand.run([jepa, "score", "--checkpoint", "runs/bare/checkpoints/step_3.h5", "--input", "data.h5",
+                                            "--output", "u.csv"], in: dir)
+        #expect(uncalibrated.status == 0 && uncalibrated.output.contains("no stored calibration"), "\(uncalibrated.output)")
+        let calibrated = JepaCommand.run([jepa, "calibrate", "--checkpoint", "runs/bare/checkpoints/step_3.h5", "--clips-used", "8"], in: dir)
+        #expect(calibrated.status == 0 && calibrated.output.contains("stored in runs/bare/checkpoints/step_3.h5"), "\(calibrated.output)")
+        let again = JepaCommand.run([jepa, "score", "--checkpoint", "runs/bare/checkpoints/step_3.h5", "--input", "data.h5",
+                                     "--output", "a.csv"], in: dir)
+        #expect(again.status == 0 && again.output.contains("the fit stored in the checkpoint"), "\(again.output)")
+        // Same weights and clips, so the same fit up to summation order (jepa train ran on one thread).
+        func values(_ name: String) throws -> [Double] {
+            try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8).split(separator: "\n").dropFirst()
+                .flatMap { $0.split(separator: ",").dropFirst().map { Double($0)! } }
+        }
+        let (refit, stored) = (try values("a.csv"), try values("s.csv"))
+        #expect(refit.count == stored.count && zip(refit, stored).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        let video = JepaCommand.run([jepa, "calibrate", "--checkpoint", "missing.h5"], in: dir)
+        #expect(video.status != 0 && video.output.contains("missing.h5"), "\(video.output)")
     }
 }
