@@ -144,7 +144,8 @@ public struct EvaluationReport: Codable, Sendable {
             md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "
                 + (v.minimumContext.map { "context growing from \($0) to \(v.contextFrames) frames (each frame from all the frames before it), " }
                    ?? "\(v.contextFrames) context frames, ")
-                + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead. "
+                + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead"
+                + (v.minimumContext != nil && v.horizon > 1 ? " (the first frames after the minimum context fewer, from it). " : ". ")
             if let c = v.calibration {
                 md += "Energy = squared Mahalanobis distance of a frame's prediction error per latent dimension, under a Gaussian "
                     + "fitted to the errors on \(c.frames) frames of \(c.clips) ordinary clips of `\(c.path)`"

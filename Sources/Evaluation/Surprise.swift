@@ -21,17 +21,22 @@ public protocol SurpriseScorer {
 /// its change, few enough that events early in a clip are scored.
 public let defaultMinimumContext = 4
 
+/// Steps ahead a next-frame model's surprise is predicted by default, open loop: far enough that a
+/// change of motion (a ball that stops, turns back or passes through another) has moved the frame
+/// away from the prediction made before it (EXPERIMENTS.md §10: chosen on validation pairs).
+public let defaultSurpriseHorizon = 4
+
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
 /// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each: half
 /// the clip for a video JEPA; for a next-frame model a context growing from
 /// `defaultMinimumContext` frames to the predictor's window (every frame from there on is scored,
-/// each from all the history the predictor reads). `horizon` > 1 (open-loop prediction) needs a
-/// next-frame model.
+/// each from all the history the predictor reads). `horizon` nil = 1 for a video JEPA (it predicts
+/// every frame after its context at once), `defaultSurpriseHorizon` for a next-frame model.
 public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, stride: Int = 1,
-                               horizon: Int = 1) throws -> any SurpriseScorer {
+                               horizon: Int? = nil) throws -> any SurpriseScorer {
     switch model {
     case let video as VideoJEPA:
-        guard horizon == 1 else {
+        if let horizon, horizon != 1 {
             throw EvaluationError("a surprise horizon of \(horizon) needs a next-frame model; a video JEPA predicts every frame after its context at once")
         }
         let c = video.config
@@ -39,7 +44,8 @@ public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, s
                                         stride: stride)
     case let frameModel as ActionConditionedJEPA:
         let window = frameModel.predictor.window
-        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? window, stride: stride, horizon: horizon,
+        return try NextFrameSurpriseScorer(model: frameModel, contextFrames: contextFrames ?? window, stride: stride,
+                                           horizon: horizon ?? defaultSurpriseHorizon,
                                            minimumContext: contextFrames == nil ? min(defaultMinimumContext, window) : nil)
     default:
         throw EvaluationError("surprise scoring needs a video JEPA or a next-frame model")
@@ -113,9 +119,11 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 /// `contextFrames + horizon − 1` to the end of the clip in steps of `stride`; all windows of a
 /// batch go through the predictor together.
 ///
-/// With `minimumContext` m, the context grows instead: frames from m + horizon − 1 on are scored,
-/// each from all the frames before it (up to `contextFrames`), so an early event is scored and
-/// a late one is predicted from the whole history the predictor can read.
+/// With `minimumContext` m, the context grows instead: every frame from m on is scored, each
+/// predicted `horizon` steps ahead from all the frames before that (up to `contextFrames`) — or,
+/// for the frames m…m + horizon − 2 that come sooner, from the first m frames, fewer steps ahead —
+/// so an early event is scored and a late one is predicted from the whole history the predictor
+/// can read.
 public struct NextFrameSurpriseScorer: SurpriseScorer {
     public let model: ActionConditionedJEPA
     public let contextFrames: Int
@@ -124,8 +132,8 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     /// Fewest context frames of a growing context (nil: every frame has `contextFrames`).
     public let minimumContext: Int?
     /// When set, a frame's energy is the calibrated (whitened) energy of its prediction error
-    /// instead of the model's distance.
-    public var calibration: CalibratedEnergy?
+    /// instead of the model's distance: one fit per number of steps ahead (errors grow with it).
+    public var calibration: [Int: CalibratedEnergy]?
 
     public init(model: ActionConditionedJEPA, contextFrames: Int, stride: Int = 1, horizon: Int = 1, minimumContext: Int? = nil) throws {
         guard model.config.actionDim == 0 else {
@@ -143,31 +151,53 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         self.minimumContext = minimumContext
     }
 
+    /// Steps ahead frame t is predicted: `horizon`, fewer for the early frames of a growing context.
+    public func horizon(scoring t: Int) -> Int { minimumContext.map { min(horizon, t - $0 + 1) } ?? horizon }
+
     /// Context frames of the window that scores frame t.
-    func context(scoring t: Int) -> Int { minimumContext == nil ? contextFrames : min(contextFrames, t - horizon + 1) }
+    func context(scoring t: Int) -> Int { minimumContext == nil ? contextFrames : min(contextFrames, t - horizon(scoring: t) + 1) }
 
     public func scoredFrames(length: Int) -> [Int] {
-        let first = (minimumContext ?? contextFrames) + horizon - 1
+        let first = minimumContext ?? (contextFrames + horizon - 1)
         return length > first ? Array(Swift.stride(from: first, to: length, by: stride)) : []
     }
 
     public func surprise(_ clips: Tensor) throws -> Tensor {
-        let (predicted, target) = try predictionsAndTargets(clips)
-        let (b, windows) = (clips.shape[0], predicted.shape[0] / clips.shape[0])
-        let energies = noGrad {
-            if let calibration {
-                return calibration.energy(residuals: (predicted - target).reshaped([predicted.shape[0], -1]))
+        let b = clips.shape[0]
+        let groups = try residualsByHorizon(clips)
+        let energies = try noGrad {
+            try groups.map { group -> Tensor in
+                guard let calibration else {
+                    return energyPerClip(predicted: group.predicted, target: group.target, distance: model.config.distance)
+                }
+                guard let fit = calibration[group.horizon] else {
+                    throw EvaluationError("the calibrated energy has no fit for predictions \(group.horizon) step\(group.horizon == 1 ? "" : "s") ahead (it has \(calibration.keys.sorted()))")
+                }
+                return fit.energy(residuals: group.residuals)
             }
-            return energyPerClip(predicted: predicted, target: target, distance: model.config.distance)
         }
-        return energies.reshaped([windows, b]).permuted([1, 0])
+        let all = concat(energies, axis: 0)
+        return all.reshaped([all.shape[0] / b, b]).permuted([1, 0])
     }
 
-    /// Prediction errors (predicted − target latent) of every scored frame, flattened: [W · B, D]
-    /// window-major, D = latent tokens × latent width.
-    public func residuals(_ clips: Tensor) throws -> Tensor {
+    /// The prediction errors (predicted − target latent) of every scored frame, flattened to
+    /// [W · B, D] window-major (D = latent tokens × latent width), grouped by the steps ahead they
+    /// were predicted (consecutive windows; in order).
+    public func residualsByHorizon(_ clips: Tensor) throws -> [(horizon: Int, residuals: Tensor, predicted: Tensor, target: Tensor)] {
         let (predicted, target) = try predictionsAndTargets(clips)
-        return noGrad { (predicted - target).reshaped([predicted.shape[0], -1]) }
+        let b = clips.shape[0]
+        let horizons = scoredFrames(length: clips.shape[1]).map(horizon(scoring:))
+        var groups: [(horizon: Int, residuals: Tensor, predicted: Tensor, target: Tensor)] = []
+        var first = 0
+        while first < horizons.count {
+            var end = first
+            while end < horizons.count && horizons[end] == horizons[first] { end += 1 }
+            let rows = (first * b)..<(end * b)
+            let (p, t) = (predicted.slice(axis: 0, rows), target.slice(axis: 0, rows))
+            groups.append((horizons[first], noGrad { (p - t).reshaped([rows.count, -1]) }, p, t))
+            first = end
+        }
+        return groups
     }
 
     /// The prediction and the target latent of every scored frame, [W · B, 1, N, D] each, windows
@@ -178,20 +208,26 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         let t = clips.shape[1]
         let scored = scoredFrames(length: t)
         guard !scored.isEmpty else {
-            throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(contextFrames) context frames")
+            throw EvaluationError("clips of \(t) frames leave nothing to predict \(horizon) step\(horizon == 1 ? "" : "s") after \(minimumContext ?? contextFrames) context frames")
         }
         // Clips, then windows, are independent: their shards run on the worker threads. Windows
-        // with the same context length go through the predictor together.
+        // with the same context length and horizon go through the predictor together.
         return noGrad {
             let b = clips.shape[0]
             let latents = DataParallel.map(batch: b) { model.encode(clips.slice(axis: 0, $0)) }   // [B, T, N, D]
             var predictions = [Tensor?](repeating: nil, count: scored.count)
-            for length in Set(scored.map(context(scoring:))).sorted() {
-                let windows = scored.indices.filter { context(scoring: scored[$0]) == length }
-                let known = concat(windows.map { latents.slice(axis: 1, (scored[$0] - horizon + 1 - length)..<(scored[$0] - horizon + 1)) }, axis: 0)
+            struct Shape: Hashable, Comparable {
+                let context: Int, horizon: Int
+                static func < (a: Shape, b: Shape) -> Bool { (a.context, a.horizon) < (b.context, b.horizon) }
+            }
+            let shapes = scored.map { Shape(context: context(scoring: $0), horizon: horizon(scoring: $0)) }
+            for shape in Set(shapes).sorted() {
+                let windows = scored.indices.filter { shapes[$0] == shape }
+                let (length, steps) = (shape.context, shape.horizon)
+                let known = concat(windows.map { latents.slice(axis: 1, (scored[$0] - steps + 1 - length)..<(scored[$0] - steps + 1)) }, axis: 0)
                 let predicted = DataParallel.map(batch: known.shape[0]) { rows in
-                    model.rollout(latents: known.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, length - 1 + horizon, 0]))
-                }.slice(axis: 1, (horizon - 1)..<horizon)
+                    model.rollout(latents: known.slice(axis: 0, rows), actions: Tensor.zeros([rows.count, length - 1 + steps, 0]))
+                }.slice(axis: 1, (steps - 1)..<steps)
                 for (i, w) in windows.enumerated() { predictions[w] = predicted.slice(axis: 0, (i * b)..<((i + 1) * b)) }
             }
             let target = concat(scored.map { latents.slice(axis: 1, $0..<($0 + 1)) }, axis: 0)
@@ -199,8 +235,12 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         }
     }
 
-    /// This scorer with its energy calibrated (`CalibratedEnergy`) on the prediction errors of
-    /// the first `clips` clips of `path` — ordinary physics, e.g. the training data.
+    /// The numbers of steps ahead frames are predicted at, for clips long enough to reach `horizon`.
+    public var horizons: [Int] { minimumContext == nil ? [horizon] : Array(1...horizon) }
+
+    /// This scorer with its energy calibrated (`CalibratedEnergy`, one fit per number of steps
+    /// ahead) on the prediction errors of the first `clips` clips of `path` — ordinary physics,
+    /// e.g. the training data.
     public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> NextFrameSurpriseScorer {
         guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
@@ -209,18 +249,18 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
         guard [file.channels, file.height, file.width] == [c.channels, c.imageSize, c.imageSize] else {
             throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize)")
         }
-        guard !scoredFrames(length: file.length).isEmpty else {
-            throw EvaluationError("\(path): calibration clips of \(file.length) frames are too short for \(contextFrames) context frames and a horizon of \(horizon)")
+        guard Set(scoredFrames(length: file.length).map(horizon(scoring:))) == Set(horizons) else {
+            throw EvaluationError("\(path): calibration clips of \(file.length) frames are too short for \(minimumContext ?? contextFrames) context frames and a horizon of \(horizon)")
         }
         let rows = min(count, file.count)
-        var parts: [Tensor] = []
+        var parts: [Int: [Tensor]] = [:]
         for first in Swift.stride(from: 0, to: rows, by: batch) {
             let range = first..<min(first + batch, rows)
-            parts.append(try residuals(file.read(range)))
+            for group in try residualsByHorizon(file.read(range)) { parts[group.horizon, default: []].append(group.residuals) }
             progress(range.upperBound, rows)
         }
         var scorer = self
-        scorer.calibration = try CalibratedEnergy(residuals: concat(parts, axis: 0), shrinkage: shrinkage)
+        scorer.calibration = try parts.mapValues { try CalibratedEnergy(residuals: concat($0, axis: 0), shrinkage: shrinkage) }
         return scorer
     }
 }

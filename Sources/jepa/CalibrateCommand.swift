@@ -9,8 +9,8 @@ struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
         abstract: "Fit a next-frame checkpoint's calibrated surprise energy and store it in the checkpoint.",
-        discussion: "The Gaussian of the model's prediction errors under the default scoring settings (growing context, "
-            + "one step ahead) on the first --clips-used clips of --clips (default: the run's training data); jepa score "
+        discussion: "The Gaussians of the model's prediction errors under the default scoring settings (growing context, "
+            + "\(defaultSurpriseHorizon) steps ahead; one per number of steps ahead) on the first --clips-used clips of --clips (default: the run's training data); jepa score "
             + "and jepa eval use it by default. jepa train does this itself when a next-frame run ends "
             + "(train.calibration_clips). The checkpoint is rewritten atomically; weights and training state are kept.")
 
@@ -43,5 +43,5 @@ func storeSurpriseCalibration(_ model: ActionConditionedJEPA, checkpoint: String
         line.show("calibrating the surprise energy on \(clips) \(done)/\(total)", done: done, total: total)
     }
     try fit.store(in: checkpoint)
-    say("stored in \(checkpoint): the surprise calibration (\(fit.settings)) fitted on \(fit.energy.samples) prediction errors of \(fit.clips) clips")
+    say("stored in \(checkpoint): the surprise calibration (\(fit.settings)) fitted on \(fit.samples) prediction errors of \(fit.clips) clips")
 }

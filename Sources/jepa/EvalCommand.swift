@@ -50,8 +50,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Rollout horizon (steps).")
     var horizon = 8
 
-    @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models).")
-    var surpriseHorizon = 1
+    @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models; default \(defaultSurpriseHorizon), fewer for the first frames of a growing context).")
+    var surpriseHorizon: Int?
 
     @Option(help: "Context frames of each surprise window (default: next_frame — growing from 4 frames to the predictor's window, each frame scored from all the frames before it; video — half the clip).")
     var context: Int?
@@ -71,7 +71,7 @@ struct EvalCommand: ParsableCommand {
         guard probeEpisodes >= 20 else { throw ValidationError("--probe-episodes must be at least 20, got \(probeEpisodes)") }
         let categories = ViolationCategory.allCases.count
         guard pairs >= categories else { throw ValidationError("--pairs must be at least \(categories) (one per category), got \(pairs)") }
-        guard horizon >= 1, surpriseHorizon >= 1, window >= 1, batch >= 2 else {
+        guard horizon >= 1, (surpriseHorizon ?? 1) >= 1, window >= 1, batch >= 2 else {
             throw ValidationError("--horizon, --surprise-horizon and --window must be at least 1, --batch at least 2")
         }
     }
@@ -183,18 +183,18 @@ struct EvalCommand: ParsableCommand {
                     say("  calibrated energy: the fit stored in the checkpoint (\(stored.settings), \(stored.clips) clips of \(stored.source))")
                     calibratedVoE = try violationOfExpectation(
                         calibrated, path: path, directory: outDirectory,
-                        calibration: .init(path: stored.source, clips: stored.clips, frames: stored.energy.samples,
-                                           shrinkage: stored.energy.shrinkage, stored: true))
+                        calibration: .init(path: stored.source, clips: stored.clips, frames: stored.samples,
+                                           shrinkage: stored.main.shrinkage, stored: true))
                 } else {
                     let calibrationPath = try calibration.calibration
                         ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
                                                     directory: outDirectory + "/data")
                     let calibrated = try calibration.calibrate(frameScorer, on: calibrationPath, batch: batch)
-                    let fit = calibrated.calibration!
+                    let fits = calibrated.calibration!, main = fits[calibrated.horizon]!
                     calibratedVoE = try violationOfExpectation(
                         calibrated, path: path, directory: outDirectory,
                         calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
-                                           frames: fit.samples, shrinkage: fit.shrinkage, stored: false))
+                                           frames: fits.values.reduce(0) { $0 + $1.samples }, shrinkage: main.shrinkage, stored: false))
                 }
             }
         }

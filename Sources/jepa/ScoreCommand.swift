@@ -9,10 +9,10 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Energy-based surprise of clips under a world-model checkpoint (kind: video or next_frame).",
         discussion: "Surprise is the energy between the model's prediction of frames it has not seen and the target "
-            + "encoder's features of those frames. kind: next_frame — every frame after the first --context frames "
-            + "is predicted from the --context frames before it, or with --horizon h open loop from the --context frames "
-            + "ending h frames before it; by default the context grows: every frame from the 4th on (4 + h − 1 with a "
-            + "horizon) is predicted from all the frames before it, up to the predictor's window. kind: video — a "
+            + "encoder's features of those frames. kind: next_frame — each frame is predicted open loop --horizon frames "
+            + "ahead (default \(defaultSurpriseHorizon)) from the --context frames before that; by default the context grows: "
+            + "every frame after the first 4 is scored, from all the frames up to --horizon before it (up to the predictor's "
+            + "window), the first few from the first 4 frames, fewer steps ahead. kind: video — a "
             + "window of the model's clip length slides over each clip; its first --context frames (default: half the "
             + "window) are context and the rest are predicted; the window's energy is attributed to its first "
             + "predicted frame. Windows start every --stride frames. Writes one row per clip (clip, surprise_max, "
@@ -42,8 +42,8 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Frames between window starts.")
     var stride = 1
 
-    @Option(help: "next_frame models: steps ahead of its context each frame is predicted, open loop (1 = the next frame).")
-    var horizon = 1
+    @Option(help: "next_frame models: steps ahead of its context each frame is predicted, open loop (1 = the next frame; default \(defaultSurpriseHorizon), fewer for the first frames of a growing context).")
+    var horizon: Int?
 
     @Option(help: "Clips per batch.")
     var batch = 16
@@ -73,7 +73,7 @@ struct ScoreCommand: ParsableCommand {
                 if let applied = stored.applied(to: frameScorer) {
                     scorer = applied
                     calibrated = true
-                    say("calibrated energy: the fit stored in the checkpoint (\(stored.energy.samples) prediction errors of \(stored.clips) clips of \(stored.source))")
+                    say("calibrated energy: the fit stored in the checkpoint (\(stored.samples) prediction errors of \(stored.clips) clips of \(stored.source))")
                 } else {
                     say("note: the checkpoint's calibration is for \(stored.settings); these settings score the model's own energy (--calibration clips.h5 calibrates them)")
                 }
@@ -174,8 +174,9 @@ struct CalibrationOptions: ParsableArguments {
         let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage) { done, total in
             line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total)
         }
-        if let fit = calibrated.calibration {
-            say("calibrated energy: \(fit.samples) prediction errors of \(fit.dimension) dimensions, shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
+        if let fits = calibrated.calibration, let main = fits[calibrated.horizon] {
+            say("calibrated energy: \(fits.values.reduce(0) { $0 + $1.samples }) prediction errors of \(main.dimension) dimensions, "
+                + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
         }
         return calibrated
     }

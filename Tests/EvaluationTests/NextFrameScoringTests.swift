@@ -109,8 +109,9 @@ private func temporaryPath(_ name: String) -> String {
         #expect(throws: EvaluationError.self) { _ = try scorer.surprise(x.slice(axis: 1, 0..<4)) }     // nothing 3 steps after 2 frames
     }
 
-    /// A growing context scores frame t from all the frames before it (up to the most context
-    /// frames): each frame's score is that of a fixed-context scorer with that many frames.
+    /// A growing context scores frame t from all the frames up to the horizon before it (up to the
+    /// most context frames), and the first frames from the minimum context, fewer steps ahead: each
+    /// frame's score is that of a fixed-context scorer with that context and horizon.
     @Test func growingContextScoresEachFrameFromItsWholeHistory() throws {
         var rng = RandomGenerator(seed: 9)
         let model = try ActionConditionedJEPA(config: tinyPassiveConfig(), rng: &rng)   // window 3
@@ -119,10 +120,12 @@ private func temporaryPath(_ name: String) -> String {
         for horizon in [1, 2] {
             let growing = try NextFrameSurpriseScorer(model: model, contextFrames: 3, horizon: horizon, minimumContext: 1)
             let frames = growing.scoredFrames(length: 7)
-            #expect(frames == Array(horizon..<7))
+            #expect(frames == Array(1..<7) && growing.horizons == Array(1...horizon))
             let s = try growing.surprise(x)
             for (w, t) in frames.enumerated() {
-                let fixed = try NextFrameSurpriseScorer(model: model, contextFrames: min(3, t - horizon + 1), horizon: horizon)
+                let steps = min(horizon, t)
+                #expect(growing.horizon(scoring: t) == steps)
+                let fixed = try NextFrameSurpriseScorer(model: model, contextFrames: min(3, t - steps + 1), horizon: steps)
                 let expected = try fixed.surprise(x)
                 let column = fixed.scoredFrames(length: 7).firstIndex(of: t)!, columns = expected.shape[1]
                 for b in 0..<2 {
@@ -164,7 +167,9 @@ private func temporaryPath(_ name: String) -> String {
         for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.2, high: 0.2, using: &rng)) }
         let scorer = try NextFrameSurpriseScorer(model: model, contextFrames: 3)
         let x = try ClipFile(path: dir + "/normal.h5").read(0..<10)
-        let residuals = try scorer.residuals(x), plain = try scorer.surprise(x)
+        let groups = try scorer.residualsByHorizon(x), plain = try scorer.surprise(x)
+        #expect(groups.count == 1 && groups[0].horizon == 1)
+        let residuals = groups[0].residuals
         #expect(residuals.shape == [50, 16] && plain.shape == [10, 5])
         for (w, b) in [(0, 0), (2, 7), (4, 9)] {
             let row = residuals.scalars[((w * 10 + b) * 16)..<((w * 10 + b + 1) * 16)]
@@ -172,11 +177,27 @@ private func temporaryPath(_ name: String) -> String {
             #expect(abs(meanSquare - plain.scalars[b * 5 + w]) <= 1e-5 * max(1, meanSquare))
         }
         let calibrated = try scorer.calibrated(on: dir + "/normal.h5", clips: 10, batch: 4, shrinkage: .fixed(0))
-        #expect(calibrated.calibration?.samples == 50 && scorer.calibration == nil)
+        #expect(calibrated.calibration?.keys.sorted() == [1] && calibrated.calibration?[1]?.samples == 50 && scorer.calibration == nil)
         let s = try calibrated.surprise(x)
         #expect(s.shape == [10, 5] && s.scalars.allSatisfy(\.isFinite))
         let meanEnergy: Float = s.scalars.reduce(0, +) / 50
         #expect(abs(meanEnergy - 1) <= 1e-3)
+
+        // A growing context with a horizon: one fit per number of steps ahead, each averaging 1 over
+        // its own frames (frame 1 one step ahead, 2 two, 3…7 three; minimum context 1).
+        _ = try generateDataset(world: try tinyBalls(), episodes: 40, frames: 8, seed: 9, to: dir + "/more.h5")
+        let growing = try NextFrameSurpriseScorer(model: model, contextFrames: 3, horizon: 3, minimumContext: 1)
+        let fits = try growing.calibrated(on: dir + "/more.h5", clips: 40, batch: 8, shrinkage: .fixed(0))
+        #expect(fits.calibration?.keys.sorted() == [1, 2, 3] && fits.calibration?[3]?.samples == 200 && fits.calibration?[1]?.samples == 40)
+        let g = try fits.surprise(try ClipFile(path: dir + "/more.h5").read(0..<40))
+        #expect(g.shape == [40, 7])
+        for (k, columns) in [(1, 0..<1), (2, 1..<2), (3, 2..<7)] {
+            let values = (0..<40).flatMap { b in columns.map { g.scalars[b * 7 + $0] } }
+            #expect(abs(values.reduce(0, +) / Float(values.count) - 1) <= 1e-3, "steps ahead \(k)")
+        }
+        var partial = fits
+        partial.calibration?[2] = nil
+        #expect(throws: EvaluationError.self) { _ = try partial.surprise(x) }
 
         var big = BallsConfig()
         (big.width, big.height, big.maxBalls) = (32, 32, 1)
@@ -189,7 +210,8 @@ private func temporaryPath(_ name: String) -> String {
     }
 
     /// A next-frame model trained briefly on the tiny world scores violation pairs from a file:
-    /// every blatant teleport is more surprising than its physical twin.
+    /// every blatant teleport is more surprising than its physical twin one step ahead (40 steps
+    /// of training do not make its 4-step rollouts reliable).
     @Test func briefTrainingRanksTeleportsAbovePhysics() throws {
         let world = try tinyBalls()
         let dir = temporaryPath("teleport")
@@ -215,7 +237,7 @@ private func temporaryPath(_ name: String) -> String {
             return ViolationRecord(possible: pair.possible, impossible: pair.impossible, violationFrame: pair.violationFrame, category: 0)
         }
         try writeViolationDataset(records, world: world, frames: 12, seed: 9, categoryNames: ["teleport"], to: dir + "/voe.h5")
-        let scores = try ViolationScores(path: dir + "/voe.h5", scorer: makeSurpriseScorer(for: model, contextFrames: nil), batch: 4)
+        let scores = try ViolationScores(path: dir + "/voe.h5", scorer: makeSurpriseScorer(for: model, contextFrames: nil, horizon: 1), batch: 4)
         #expect(scores.pairs.count == 6 && scores.frames == Array(3..<12))
         #expect(scores.pairs.allSatisfy { $0.possible.allSatisfy(\.isFinite) && $0.impossible.count == 9 })
         let summary = scores.summaries(reduction: .max)

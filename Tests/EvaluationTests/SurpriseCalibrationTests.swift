@@ -40,18 +40,25 @@ import Worlds
         let before = try CheckpointIO.read(checkpoint)
         let model = try #require(try loadWorldModel(checkpoint: checkpoint).model as? ActionConditionedJEPA)
         let fit = try SurpriseCalibration.fit(model: model, clips: dir + "/data.h5", count: 10, batch: 4)
-        #expect(fit.clips == 10 && fit.horizon == 1 && fit.minimumContext == min(defaultMinimumContext, model.predictor.window))
+        #expect(fit.clips == 10 && fit.horizon == defaultSurpriseHorizon && fit.minimumContext == min(defaultMinimumContext, model.predictor.window))
+        #expect(fit.energies.keys.sorted() == Array(1...defaultSurpriseHorizon))   // the first frames are predicted fewer steps ahead
         try fit.store(in: checkpoint)
 
         let stored = try #require(try SurpriseCalibration.stored(at: checkpoint))
         #expect(stored.settings == fit.settings && stored.clips == 10 && stored.source == dir + "/data.h5")
-        #expect(stored.energy.mean.scalars == fit.energy.mean.scalars && stored.energy.whitening.scalars == fit.energy.whitening.scalars)
+        #expect(stored.energies.keys.sorted() == fit.energies.keys.sorted())
+        for (k, energy) in fit.energies {
+            #expect(stored.energies[k]!.mean.scalars == energy.mean.scalars && stored.energies[k]!.whitening.scalars == energy.whitening.scalars)
+            #expect(stored.energies[k]!.samples == energy.samples && stored.energies[k]!.shrinkage == energy.shrinkage)
+        }
         let scorer = try #require(try makeSurpriseScorer(for: model, contextFrames: nil) as? NextFrameSurpriseScorer)
         let fresh = try scorer.calibrated(on: dir + "/data.h5", clips: 10, batch: 4)
         let clips = try ClipFile(path: dir + "/data.h5").read(10..<16)
         #expect(try stored.applied(to: scorer)!.surprise(clips).scalars == fresh.surprise(clips).scalars)
         // A fit is for its own settings only.
         #expect(stored.applied(to: try NextFrameSurpriseScorer(model: model, contextFrames: 2, horizon: 2)) == nil)
+        #expect(stored.applied(to: try NextFrameSurpriseScorer(model: model, contextFrames: scorer.contextFrames, horizon: 1,
+                                                                minimumContext: scorer.minimumContext)) == nil)
         #expect(stored.applied(to: try NextFrameSurpriseScorer(model: model, contextFrames: scorer.contextFrames)) == nil)
 
         // Weights, optimiser and training state are what they were; loading and --init-from skip the group.
@@ -78,11 +85,18 @@ import Worlds
         try CheckpointIO.write(partial, to: dir + "/partial.h5")
         #expect(throws: EvaluationError.self) { _ = try SurpriseCalibration.stored(at: dir + "/partial.h5") }
 
+        var missing = try CheckpointIO.read(checkpoint)
+        missing.modules[CheckpointIO.calibrationGroup]!.removeAll { $0.name == "h2.mean" }
+        try CheckpointIO.write(missing, to: dir + "/missing.h5")
+        #expect(throws: EvaluationError.self) { _ = try SurpriseCalibration.stored(at: dir + "/missing.h5") }
+
         var upper = try CheckpointIO.read(checkpoint)
-        let d = fit.energy.dimension
-        var w = fit.energy.whitening.scalars
+        let d = fit.main.dimension
+        var w = fit.main.whitening.scalars
         w[1] = 0.5   // above the diagonal
-        upper.modules[CheckpointIO.calibrationGroup] = [("mean", fit.energy.mean), ("whitening", Tensor(w, shape: [d, d]))]
+        upper.modules[CheckpointIO.calibrationGroup] = upper.modules[CheckpointIO.calibrationGroup]!.map {
+            $0.name == "h\(fit.horizon).whitening" ? ($0.name, Tensor(w, shape: [d, d])) : $0
+        }
         try CheckpointIO.write(upper, to: dir + "/upper.h5")
         let error = #expect(throws: EvaluationError.self) { _ = try SurpriseCalibration.stored(at: dir + "/upper.h5") }
         #expect(error?.description.contains("lower-triangular") == true, "\(String(describing: error))")
