@@ -24,7 +24,7 @@ public let defaultMinimumContext = 4
 /// Steps ahead a next-frame model's surprise is predicted by default, open loop: far enough that a
 /// change of motion (a ball that stops, turns back or passes through another) has moved the frame
 /// away from the prediction made before it (EXPERIMENTS.md §10: chosen on validation pairs).
-public let defaultSurpriseHorizon = 4
+public let defaultSurpriseHorizon = 6
 
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
 /// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each: half

@@ -110,7 +110,12 @@ struct TrainCommand: ParsableCommand {
         } else {
             if trainingConfig.kind == .nextFrame && trainingConfig.train.calibrationClips > 0, let last = trainer.lastCheckpoint {
                 if let model = try loadWorldModel(checkpoint: last).model as? ActionConditionedJEPA {
-                    try storeSurpriseCalibration(model, checkpoint: last, clips: trainingConfig.data.path, count: trainingConfig.train.calibrationClips)
+                    do {
+                        try storeSurpriseCalibration(model, checkpoint: last, clips: trainingConfig.data.path, count: trainingConfig.train.calibrationClips)
+                    } catch let error as EvaluationError {
+                        // Training itself succeeded and its checkpoint stands (clips too short for the scoring horizon, say).
+                        say("note: no surprise calibration stored: \(error.description); jepa calibrate --checkpoint \(last) --clips F stores one")
+                    }
                 }
             }
             say("done: \(runDirectory)/metrics.jsonl, \(runDirectory)/loss.png, checkpoint \(trainer.lastCheckpoint ?? "-")")

@@ -9,7 +9,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let jepa = JepaCommand.path
         let world = JepaCommand.repository.appendingPathComponent("experiments/tiny-balls-world.json").path
-        let made = JepaCommand.run([jepa, "data", "generate", "--world", "balls", "--episodes", "16", "--frames", "8",
+        let made = JepaCommand.run([jepa, "data", "generate", "--world", "balls", "--episodes", "16", "--frames", "12",
                                     "--config", world, "--out", "\(dir)/data.h5"], in: dir)
         #expect(made.status == 0, "\(made.output)")
         try """
@@ -57,6 +57,15 @@ import Testing
         }
         let (refit, stored) = (try values("a.csv"), try values("s.csv"))
         #expect(refit.count == stored.count && zip(refit, stored).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+        // Clips too short to calibrate at the default horizon: training succeeds and says so.
+        let short = JepaCommand.run([jepa, "data", "generate", "--world", "balls", "--episodes", "8", "--frames", "6",
+                                     "--config", world, "--out", "\(dir)/short.h5"], in: dir)
+        #expect(short.status == 0, "\(short.output)")
+        let shortRun = JepaCommand.run([jepa, "train", "--config", "nf.yaml", "--threads", "1", "--set", "name=short",
+                                        "--set", "data.path=short.h5"], in: dir)
+        #expect(shortRun.status == 0 && shortRun.output.contains("note: no surprise calibration stored") && shortRun.output.contains("too short"),
+                "\(shortRun.output)")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/runs/short/checkpoints/step_3.h5"))
         let video = JepaCommand.run([jepa, "calibrate", "--checkpoint", "missing.h5"], in: dir)
         #expect(video.status != 0 && video.output.contains("missing.h5"), "\(video.output)")
     }

@@ -16,7 +16,7 @@ import Worlds
         (balls.minVX, balls.maxVX, balls.minVY, balls.maxVY, balls.gravity) = (-1, 1, -0.5, 0.5, 0.15)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jepa-calibration-\(name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        _ = try generateDataset(world: try BallsWorld(config: balls), episodes: 16, frames: 8, seed: 5, to: dir + "/data.h5")
+        _ = try generateDataset(world: try BallsWorld(config: balls), episodes: 16, frames: 12, seed: 5, to: dir + "/data.h5")
         var config = TrainingConfig()
         config.kind = .nextFrame
         var model = ActionJEPAConfig.passive
