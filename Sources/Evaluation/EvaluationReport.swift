@@ -142,7 +142,7 @@ public struct EvaluationReport: Codable, Sendable {
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {
             md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "
-                + (v.minimumContext.map { "context growing from \($0) to \(v.contextFrames) frames (each frame from all the frames before it), " }
+                + (v.minimumContext.map { "context growing from \($0) to \(v.contextFrames) frames (each frame from all the frames up to the horizon before it), " }
                    ?? "\(v.contextFrames) context frames, ")
                 + "surprise predicted \(v.horizon) step\(v.horizon == 1 ? "" : "s") ahead"
                 + (v.minimumContext != nil && v.horizon > 1 ? " (the first frames after the minimum context fewer, from it). " : ". ")
