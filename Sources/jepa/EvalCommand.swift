@@ -255,6 +255,12 @@ struct EvalCommand: ParsableCommand {
         let scores = try ViolationScores(path: path, scorer: scorer, batch: batch) { done, total in
             line.show("  scoring violation clips (\(label)energy) \(done)/\(total)", done: done, total: total)
         }
+        let unscored = scores.pairs.filter { p in !scores.frames.contains { $0 >= p.violationFrame && $0 < p.violationFrame + window } }
+        if !unscored.isEmpty, let first = scores.frames.first {
+            say("  note: \(unscored.count) of \(scores.pairs.count) pairs have no scored frame within \(window) frames of their violation (the first frame "
+                + "these settings score is \(first): context \(scorer.contextFrames), horizon \(scorer.horizon)); at_violation has no figure for their "
+                + "categories — the default growing context scores them")
+        }
         var results: [String: [ViolationScores.Summary]] = [:]
         for reduction in ViolationScores.Reduction.allCases {
             results[reduction.rawValue] = scores.summaries(reduction: reduction, window: window)
