@@ -13,16 +13,7 @@ import Testing
         let made = JepaCommand.run([jepa, "data", "generate", "--world", "balls", "--episodes", "16", "--frames", "12",
                                     "--out", "\(dir)/data.h5"], in: dir)
         #expect(made.status == 0, "\(made.output)")
-        try """
-            name: nf
-            kind: next_frame
-            data: {path: data.h5, batch_size: 4}
-            model: {frames: 4, image_size: 64, patch: 16, encoder_dim: 16, encoder_depth: 1, encoder_heads: 2,
-                    pooled_dim: 16, gru_hidden: 12, rollout_steps: 2}
-            optim: {lr: 2.0e-3, warmup_steps: 1}
-            ema: {start: 0, end: 0}
-            train: {steps: 3, log_every: 1, checkpoint_every: 3, calibration_clips: 8}
-            """.write(toFile: "\(dir)/nf.yaml", atomically: true, encoding: .utf8)
+        try JepaCommand.writeTinyNextFrameConfig(in: dir, imageSize: 64, patch: 16)
         let trained = JepaCommand.run([jepa, "train", "--config", "nf.yaml", "--threads", "1"], in: dir)
         #expect(trained.status == 0, "\(trained.output)")
         let checkpoint = "runs/nf/checkpoints/step_3.h5"

@@ -26,4 +26,19 @@ enum JepaCommand {
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+
+    /// Writes `nf.yaml` into `directory`: a next-frame model of `imageSize`-pixel frames trained for
+    /// 3 steps on `data.h5`, storing a calibration fitted on 8 clips — the model the command tests use.
+    static func writeTinyNextFrameConfig(in directory: String, imageSize: Int, patch: Int) throws {
+        try """
+            name: nf
+            kind: next_frame
+            data: {path: data.h5, batch_size: 4}
+            model: {frames: 4, image_size: \(imageSize), patch: \(patch), encoder_dim: 16, encoder_depth: 1, encoder_heads: 2,
+                    pooled_dim: 16, gru_hidden: 12, rollout_steps: 2}
+            optim: {lr: 2.0e-3, warmup_steps: 1}
+            ema: {start: 0, end: 0}
+            train: {steps: 3, log_every: 1, checkpoint_every: 3, calibration_clips: 8}
+            """.write(toFile: "\(directory)/nf.yaml", atomically: true, encoding: .utf8)
+    }
 }
