@@ -53,7 +53,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Steps ahead of its context each frame's surprise is predicted, open loop (next_frame models; default \(defaultSurpriseHorizon), fewer for the first frames of a growing context).")
     var surpriseHorizon: Int?
 
-    @Option(help: "Context frames of each surprise window (default: next_frame — growing from 4 frames to the predictor's window, each frame scored from all the frames before it; video — half the clip).")
+    @Option(help: "Context frames of each surprise window (default: next_frame — growing from 4 frames to the predictor's window, each frame scored from all the frames up to the surprise horizon before it; video — half the clip).")
     var context: Int?
 
     @Option(help: "Frames from the violation frame on that the at_violation reduction looks at.")
