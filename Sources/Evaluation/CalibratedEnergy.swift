@@ -88,6 +88,11 @@ public struct CalibratedEnergy {
     }
 }
 
+extension CalibratedEnergy {
+    /// Prediction errors fitted over a set of fits (one per number of steps ahead).
+    public static func samples(of fits: [Int: CalibratedEnergy]) -> Int { fits.values.reduce(0) { $0 + $1.samples } }
+}
+
 /// Ledoit & Wolf (2004)'s shrinkage intensity towards (tr S / D) · I for the centred rows `x`
 /// [m, d] with Gram matrix XᵀX, in scikit-learn's form; 0 when the sample is already spherical.
 func ledoitWolfShrinkage(centred x: [Float], gram: [Double], _ m: Int, _ d: Int) -> Double {

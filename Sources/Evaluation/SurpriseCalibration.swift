@@ -18,7 +18,7 @@ public struct SurpriseCalibration {
     public var source: String
 
     /// Prediction errors fitted, over all the fits.
-    public var samples: Int { energies.values.reduce(0) { $0 + $1.samples } }
+    public var samples: Int { CalibratedEnergy.samples(of: energies) }
     /// The fit of the frames predicted the full horizon ahead (most of them).
     public var main: CalibratedEnergy { energies[horizon]! }
 

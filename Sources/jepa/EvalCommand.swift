@@ -194,7 +194,7 @@ struct EvalCommand: ParsableCommand {
                     calibratedVoE = try violationOfExpectation(
                         calibrated, path: path, directory: outDirectory,
                         calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
-                                           frames: fits.values.reduce(0) { $0 + $1.samples }, shrinkage: main.shrinkage, stored: false))
+                                           frames: CalibratedEnergy.samples(of: fits), shrinkage: main.shrinkage, stored: false))
                 }
             }
         }

@@ -175,7 +175,7 @@ struct CalibrationOptions: ParsableArguments {
             line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total)
         }
         if let fits = calibrated.calibration, let main = fits[calibrated.horizon] {
-            say("calibrated energy: \(fits.values.reduce(0) { $0 + $1.samples }) prediction errors of \(main.dimension) dimensions, "
+            say("calibrated energy: \(CalibratedEnergy.samples(of: fits)) prediction errors of \(main.dimension) dimensions, "
                 + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
         }
         return calibrated
