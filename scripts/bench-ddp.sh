@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 config=${1:-experiments/balls-vjepa.yaml}
 steps=${2:-60}
 rounds=${3:-3}
-jepa=.build/release/jepa
+jepa=${JEPA:-.build/release/jepa}   # JEPA=path times another build
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 common=(train --config "$config" --runs "$out" --set "train.steps=$steps" --set "train.log_every=$((steps / 6))"

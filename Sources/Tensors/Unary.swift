@@ -69,21 +69,33 @@ extension Tensor {
         }
         let out = Tensor(uninitialized: shape)
         let px = ptr, po = out.ptr
-        Parallel.forChunks(count, cost: 8) { r in
-            for i in r { po[i] = 0.5 * px[i] * (1 + FastMath.erf(px[i] * 0.707_106_77)) }
-        }
-        let x = detached()
-        return out.recorded("gelu", [self]) { g in
-            // d/dx x·Φ(x) = Φ(x) + x·φ(x)
-            let gx = Tensor(uninitialized: g.shape)
-            let pg = g.ptr, pxx = x.ptr, pgx = gx.ptr
-            Parallel.forChunks(g.count, cost: 12) { r in
+        guard GradMode.isEnabled && requiresGrad else {
+            Parallel.forChunks(count, cost: 8) { r in
                 for i in r {
-                    let x = pxx[i]
-                    let e = FastMath.exp(-0.5 * x * x)   // shared by Φ (through erf) and φ
-                    let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_77, expMinusSquare: e))
-                    pgx[i] = pg[i] * (cdf + x * 0.398_942_28 * e)
+                    let x = px[i]
+                    po[i] = x * (0.5 * (1 + FastMath.erf(x * 0.707_106_77, expMinusSquare: FastMath.exp(-0.5 * x * x))))
                 }
+            }
+            return out
+        }
+        // The derivative Φ(x) + x·φ(x) shares e^(−x²/2) with the value, so it is computed here and
+        // kept (in place of the input): the backward is one multiply.
+        let derivative = Tensor(uninitialized: shape)
+        let pdw = derivative.ptr
+        Parallel.forChunks(count, cost: 10) { r in
+            for i in r {
+                let x = px[i]
+                let e = FastMath.exp(-0.5 * x * x)
+                let cdf = 0.5 * (1 + FastMath.erf(x * 0.707_106_77, expMinusSquare: e))
+                po[i] = x * cdf
+                pdw[i] = cdf + x * 0.398_942_28 * e
+            }
+        }
+        return out.recorded("gelu", [self]) { g in
+            let gx = Tensor(uninitialized: g.shape)
+            let pg = g.ptr, pd = derivative.ptr, pgx = gx.ptr
+            Parallel.forChunks(g.count, cost: 1) { r in
+                for i in r { pgx[i] = pg[i] * pd[i] }
             }
             return [gx]
         }

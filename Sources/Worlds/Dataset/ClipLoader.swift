@@ -203,7 +203,10 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
 
     init(source: ClipSource, from position: LoaderPosition, capacity: Int) {
         self.capacity = capacity
-        let thread = Thread { [self] in run(source: source, from: position) }
+        let thread = Thread { [self] in
+            Prefetcher.yieldToCompute()
+            run(source: source, from: position)
+        }
         thread.name = "ClipLoader.prefetch"
         thread.start()
     }
@@ -224,6 +227,19 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
             if case .failure = result { return }
             position = source.advance(position)
         }
+    }
+
+    /// Puts the calling thread in Linux's idle scheduling class: it runs only on a core nothing
+    /// else wants. Training keeps every core busy except at the shards' barriers and the serial
+    /// optimiser step, and the next batch is read in those gaps instead of taking a core from a
+    /// shard (which the other shards would then wait for). When the queue runs dry the trainer
+    /// blocks on it, its core goes idle, and this thread runs, so it is never starved for long.
+    private static func yieldToCompute() {
+        #if os(Linux)
+        let schedIdle: Int32 = 5   // SCHED_IDLE (<sched.h>, declared only under _GNU_SOURCE)
+        var parameters = sched_param()
+        _ = pthread_setschedparam(pthread_self(), schedIdle, &parameters)
+        #endif
     }
 
     func next() throws -> RawClipBatch {
