@@ -26,6 +26,9 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
     public var predictor = PredictorKind.transformer
     public var predictorDim = 128, predictorDepth = 4, predictorHeads = 4
     public var gruHidden = 256
+    /// Stacked GRU layers of the `recurrent` predictor (as `torch.nn.GRU`'s `num_layers`): each
+    /// layer reads the one below's state, so a step of the dynamics is more than one nonlinearity.
+    public var gruLayers = 1
     /// Width of the compact latent of the `gru` and `recurrent` predictors.
     public var pooledDim = 128
     /// Frames c + 1 … c + rollout_steps − 1 (c = `rolloutContext`) are also predicted
@@ -70,7 +73,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         case frames, imageSize = "image_size", channels, frameStack = "frame_stack", actionDim = "action_dim", encoder, patch,
              encoderDim = "encoder_dim", encoderDepth = "encoder_depth", encoderHeads = "encoder_heads",
              convWidths = "conv_widths", predictor, predictorDim = "predictor_dim", predictorDepth = "predictor_depth",
-             predictorHeads = "predictor_heads", gruHidden = "gru_hidden", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps", rolloutContext = "rollout_context",
+             predictorHeads = "predictor_heads", gruHidden = "gru_hidden", gruLayers = "gru_layers", pooledDim = "pooled_dim", rolloutSteps = "rollout_steps", rolloutContext = "rollout_context",
              inverseDynamicsHidden = "inverse_dynamics_hidden", mlpRatio = "mlp_ratio", distance,
              proprio, proprioScale = "proprio_scale",
              zDim = "latent_dim", zSamples = "latent_samples", zPenalty = "latent_penalty",
@@ -108,6 +111,7 @@ public struct ActionJEPAConfig: Codable, Sendable, Equatable {
         predictorDepth = try c.decode(.predictorDepth, default: d.predictorDepth)
         predictorHeads = try c.decode(.predictorHeads, default: d.predictorHeads)
         gruHidden = try c.decode(.gruHidden, default: d.gruHidden)
+        gruLayers = try c.decode(.gruLayers, default: d.gruLayers)
         pooledDim = try c.decode(.pooledDim, default: d.pooledDim)
         rolloutSteps = try c.decode(.rolloutSteps, default: d.rolloutSteps)
         rolloutContext = try c.decode(.rolloutContext, default: d.rolloutContext)
@@ -204,7 +208,7 @@ public final class ActionConditionedJEPA: WorldModel {
                                            levelHeads: config.deepLevels.count, denseHead: config.denseHead, rng: &rng)
         case .recurrent:
             predictor = RecurrentPredictor(latentDim: d, actionDim: config.actionDim, hidden: config.gruHidden,
-                                           window: config.frames - 1, zDim: config.zDim, rng: &rng)
+                                           layers: config.gruLayers, window: config.frames - 1, zDim: config.zDim, rng: &rng)
         }
         inverseDynamics = config.actionDim > 0
             ? MLP(2 * d, hidden: config.inverseDynamicsHidden, out: config.actionDim, rng: &rng) : nil

@@ -227,14 +227,19 @@ public final class RecurrentPredictor: Module, ActionPredictor {
     /// is the model without one); none when `zDim` is 0.
     public let zEmbed: Linear?
     public let cell: GRUCell
+    /// Layers 2… of a stacked GRU, each reading the state of the layer below (keys `upper_cells.i`).
+    public let upperCells: [GRUCell]
     public let outProj: Linear
     public let window: Int
 
-    public init(latentDim: Int, actionDim: Int, hidden: Int, window: Int, zDim: Int = 0, rng: inout RandomGenerator) {
+    public init(latentDim: Int, actionDim: Int, hidden: Int, layers: Int = 1, window: Int, zDim: Int = 0,
+                rng: inout RandomGenerator) {
+        precondition(layers >= 1, "RecurrentPredictor: needs at least one GRU layer, got \(layers)")
         inProj = Linear(latentDim, hidden, rng: &rng)
         actionEmbed = actionDim > 0 ? Linear(actionDim, hidden, rng: &rng) : nil
         zEmbed = zDim > 0 ? Linear(zDim, hidden, bias: false, rng: &rng) : nil
         cell = GRUCell(hidden, hidden, rng: &rng)
+        upperCells = (1..<layers).map { _ in GRUCell(hidden, hidden, rng: &rng) }
         outProj = Linear(hidden, latentDim, initialization: .truncatedNormal(std: 0.02), rng: &rng)
         Init.scale(outProj.weight, by: 0)   // an untrained predictor predicts "nothing changes"
         self.window = window
@@ -249,9 +254,9 @@ public final class RecurrentPredictor: Module, ActionPredictor {
     }
 
     /// The predictions for every frame of `latents` [B, T, 1, D] and the GRU state after the last
-    /// frame [B, 1, H], carried on from `hidden` (nil: the start of the window). `run` on frames one
-    /// at a time, each from the state the previous call returned, computes what one `run` over all
-    /// of them does.
+    /// frame [B, layers, H], carried on from `hidden` (nil: the start of the window). `run` on frames
+    /// one at a time, each from the state the previous call returned, computes what one `run` over
+    /// all of them does.
     public func run(latents: Tensor, actions a: Tensor, z latent: Tensor?, from hidden: Tensor?) -> (prediction: Tensor, hidden: Tensor) {
         let (b, t) = (latents.shape[0], latents.shape[1])
         precondition(latents.rank == 4 && latents.shape[2] == 1 && t >= 1 && a.rank == 3 && a.shape[0] == b && a.shape[1] == t,
@@ -264,13 +269,18 @@ public final class RecurrentPredictor: Module, ActionPredictor {
                          "RecurrentPredictor: z must be [\(b), \(zEmbed.weight.shape[1])], got \(latent.shape)")
             x = x + zEmbed(latent).reshaped([b, 1, -1]).expanded(to: x.shape)
         }
-        var h = hidden
+        let cells = [cell] + upperCells
+        var h: [Tensor?] = cells.indices.map { layer in hidden?.slice(axis: 1, layer..<(layer + 1)) }
         var states: [Tensor] = []
         for step in 0..<t {
-            let next = cell(x.slice(axis: 1, step..<(step + 1)), h)                // [B, 1, H]
-            states.append(next)
-            h = next
+            var input = x.slice(axis: 1, step..<(step + 1))                        // [B, 1, H]
+            for (layer, layerCell) in cells.enumerated() {
+                input = layerCell(input, h[layer])
+                h[layer] = input
+            }
+            states.append(input)
         }
-        return (latents + outProj(concat(states, axis: 1)).reshaped(latents.shape), h!)
+        let last = cells.count == 1 ? h[0]! : concat(h.map { $0! }, axis: 1)
+        return (latents + outProj(concat(states, axis: 1)).reshaped(latents.shape), last)
     }
 }

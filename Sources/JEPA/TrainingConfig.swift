@@ -309,9 +309,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
                          ("model.encoder_depth", m.encoderDepth), ("model.encoder_heads", m.encoderHeads),
                          ("model.predictor_dim", m.predictorDim), ("model.predictor_depth", m.predictorDepth),
                          ("model.predictor_heads", m.predictorHeads), ("model.gru_hidden", m.gruHidden),
+                         ("model.gru_layers", m.gruLayers),
                          ("model.inverse_dynamics_hidden", m.inverseDynamicsHidden)] {
             try check(v >= 1, key: key, "must be at least 1, got \(v)")
         }
+        try check(m.gruLayers == 1 || m.predictor == .recurrent, key: "model.gru_layers",
+                  "stacks the recurrent predictor's GRU; predictor \(m.predictor.rawValue) has one, got \(m.gruLayers)")
         try check(m.frames >= 2, key: "model.frames", "must be at least 2 (a frame and its successor), got \(m.frames)")
         try check(m.rolloutSteps >= 2 && m.rolloutSteps < m.frames, key: "model.rollout_steps",
                   "must lie in [2, model.frames − 1] = [2, \(m.frames - 1)], got \(m.rolloutSteps)")
