@@ -95,6 +95,25 @@ func drain(_ loader: ClipLoader, batches: Int) throws -> [([ClipOrigin], [Float]
     #expect { try prefetching.seek(to: LoaderPosition(epoch: 0, batch: 9)) } throws: { "\($0)".contains("9 batches") }
 }
 
+/// The consumer reads a batch itself when the prefetch queue is empty (the prefetch thread runs in
+/// the idle scheduling class and may not run for a while), and the thread skips or drops what the
+/// consumer read: a consumer that sometimes outruns the thread and sometimes waits long enough for
+/// it to fill the queue still gets exactly the batches of a loader without prefetching.
+@Test func aConsumerThatOutrunsThePrefetchThreadGetsTheSameBatches() throws {
+    let dir = try TempDir()
+    defer { dir.cleanup() }
+    let (path, _) = try makeLoaderFixture(dir)
+    var options = ClipLoaderOptions(batchSize: 2, clipLength: 4, clipsPerEpisode: 2, seed: 3, prefetch: 0)
+    let reference = try drain(try ClipLoader(path: path, options: options), batches: 40)
+    options.prefetch = 3
+    let loader = try ClipLoader(path: path, options: options)
+    for (i, expected) in reference.enumerated() {
+        if i % 7 == 3 { Thread.sleep(forTimeInterval: 0.02) }   // lets the thread fill the queue
+        let b = try loader.next()
+        #expect(b.clips == expected.0 && values(b.frames) == expected.1 && values(b.states) == expected.2, "batch \(i)")
+    }
+}
+
 @Test func malformedFilesGiveClearErrors() throws {
     let dir = try TempDir()
     defer { dir.cleanup() }

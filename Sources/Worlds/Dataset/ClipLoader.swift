@@ -189,52 +189,70 @@ final class ClipSource: @unchecked Sendable {  // immutable after init except th
     func advance(_ p: LoaderPosition) -> LoaderPosition {
         p.batch + 1 < batchesPerEpoch ? LoaderPosition(epoch: p.epoch, batch: p.batch + 1) : LoaderPosition(epoch: p.epoch + 1, batch: 0)
     }
+
+    /// `p` advanced `n` times.
+    func advanced(_ p: LoaderPosition, by n: Int) -> LoaderPosition {
+        (0..<n).reduce(p) { position, _ in advance(position) }
+    }
 }
 
 /// x / 255 for every byte x (exactly what `Float(x) / 255` gives).
 let unitIntensity: [Float] = (0..<256).map { Float($0) / 255 }
 
 /// A bounded queue filled by one background thread, producing batches from a start position on.
+///
+/// The thread runs in Linux's idle scheduling class: it gets a core only when nothing else wants
+/// one. Training keeps every core busy except at the shards' barriers and the serial optimiser
+/// step, so the next batch is read in those gaps instead of taking a core from a shard (which the
+/// other shards would then wait for). A consumer that finds the queue empty does not wait for it
+/// (on a machine busy with other work an idle-class thread may not run for a long time, and an
+/// unprivileged thread cannot be lifted out of that class): it reads the batch itself, and the
+/// thread skips or drops that position.
 final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `condition`
     private let condition = NSCondition()
-    private var queue: [Result<RawClipBatch, Error>] = []
-    private var stopped = false
+    private let source: ClipSource
     private let capacity: Int
+    /// Batches from `consumerNext` on, in order.
+    private var queue: [Result<RawClipBatch, Error>] = []
+    /// The position the consumer asks for next, and the next one the thread will read.
+    private var consumerNext: LoaderPosition, loaderNext: LoaderPosition
+    private var stopped = false
 
     init(source: ClipSource, from position: LoaderPosition, capacity: Int) {
+        self.source = source
         self.capacity = capacity
+        consumerNext = position
+        loaderNext = position
         let thread = Thread { [self] in
-            Prefetcher.yieldToCompute()
-            run(source: source, from: position)
+            Prefetcher.enterIdleClass()
+            run()
         }
         thread.name = "ClipLoader.prefetch"
         thread.start()
     }
 
-    private func run(source: ClipSource, from start: LoaderPosition) {
-        var position = start
+    private func run() {
         while true {
             condition.lock()
             while queue.count >= capacity && !stopped { condition.wait() }
-            let stop = stopped
+            if stopped { condition.unlock(); return }
+            let position = loaderNext
+            loaderNext = source.advance(position)
             condition.unlock()
-            if stop { return }
             let result = Result { try source.batch(at: position) }
             condition.lock()
-            queue.append(result)
-            condition.broadcast()
+            let wanted = position == source.advanced(consumerNext, by: queue.count)   // else the consumer read it itself
+            if wanted {
+                queue.append(result)
+                condition.broadcast()
+            }
             condition.unlock()
-            if case .failure = result { return }
-            position = source.advance(position)
+            if wanted, case .failure = result { return }
         }
     }
 
-    /// Puts the calling thread in Linux's idle scheduling class: it runs only on a core nothing
-    /// else wants. Training keeps every core busy except at the shards' barriers and the serial
-    /// optimiser step, and the next batch is read in those gaps instead of taking a core from a
-    /// shard (which the other shards would then wait for). When the queue runs dry the trainer
-    /// blocks on it, its core goes idle, and this thread runs, so it is never starved for long.
-    private static func yieldToCompute() {
+    /// Moves the calling thread into Linux's idle scheduling class (elsewhere, nothing).
+    private static func enterIdleClass() {
         #if os(Linux)
         let schedIdle: Int32 = 5   // SCHED_IDLE (<sched.h>, declared only under _GNU_SOURCE)
         var parameters = sched_param()
@@ -244,11 +262,17 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
 
     func next() throws -> RawClipBatch {
         condition.lock()
-        while queue.isEmpty { condition.wait() }
-        let result = queue.removeFirst()
-        condition.broadcast()
+        let position = consumerNext
+        consumerNext = source.advance(position)
+        if !queue.isEmpty {
+            let result = queue.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            return try result.get()
+        }
+        if loaderNext == position { loaderNext = consumerNext }   // not started: the thread skips it
         condition.unlock()
-        return try result.get()
+        return try source.batch(at: position)
     }
 
     func stop() {
