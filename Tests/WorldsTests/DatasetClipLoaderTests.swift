@@ -112,6 +112,15 @@ func drain(_ loader: ClipLoader, batches: Int) throws -> [([ClipOrigin], [Float]
         let b = try loader.next()
         #expect(b.clips == expected.0 && values(b.frames) == expected.1 && values(b.states) == expected.2, "batch \(i)")
     }
+    // A consumer that never waits for the thread (patience 0) reads every batch the queue does not hold yet.
+    let source = try ClipSource(path: path, options: options)
+    let impatient = Prefetcher(source: source, from: LoaderPosition(epoch: 0, batch: 0), capacity: 2, patience: 0)
+    defer { impatient.stop() }
+    for (i, expected) in reference.enumerated() {
+        if i % 5 == 2 { Thread.sleep(forTimeInterval: 0.02) }
+        let b = try impatient.next()
+        #expect(b.clips == expected.0 && b.frames == expected.1 && b.states == expected.2, "batch \(i) without waiting")
+    }
 }
 
 @Test func malformedFilesGiveClearErrors() throws {

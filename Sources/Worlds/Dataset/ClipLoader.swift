@@ -204,10 +204,11 @@ let unitIntensity: [Float] = (0..<256).map { Float($0) / 255 }
 /// The thread runs in Linux's idle scheduling class: it gets a core only when nothing else wants
 /// one. Training keeps every core busy except at the shards' barriers and the serial optimiser
 /// step, so the next batch is read in those gaps instead of taking a core from a shard (which the
-/// other shards would then wait for). A consumer that finds the queue empty does not wait for it
-/// (on a machine busy with other work an idle-class thread may not run for a long time, and an
-/// unprivileged thread cannot be lifted out of that class): it reads the batch itself, and the
-/// thread skips or drops that position.
+/// other shards would then wait for). A consumer that finds the queue empty waits for the thread
+/// (its own core is then free for it, and what the thread has read so far is kept), but only for
+/// a few times what a batch costs the thread: on a machine busy with other work an idle-class
+/// thread may not run for a long time, and an unprivileged thread cannot be lifted out of that
+/// class, so then the consumer reads the batch itself and the thread drops or skips that position.
 final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `condition`
     private let condition = NSCondition()
     private let source: ClipSource
@@ -217,10 +218,15 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
     /// The position the consumer asks for next, and the next one the thread will read.
     private var consumerNext: LoaderPosition, loaderNext: LoaderPosition
     private var stopped = false
+    /// CPU seconds the thread spent on its last batch (nil before its first).
+    private var batchCPUSeconds: Double?
+    /// A fixed wait for an empty queue instead of the one from `batchCPUSeconds` (tests).
+    private let patience: Double?
 
-    init(source: ClipSource, from position: LoaderPosition, capacity: Int) {
+    init(source: ClipSource, from position: LoaderPosition, capacity: Int, patience: Double? = nil) {
         self.source = source
         self.capacity = capacity
+        self.patience = patience
         consumerNext = position
         loaderNext = position
         let thread = Thread { [self] in
@@ -239,8 +245,11 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
             let position = loaderNext
             loaderNext = source.advance(position)
             condition.unlock()
+            let start = threadCPUSeconds()
             let result = Result { try source.batch(at: position) }
+            let spent = threadCPUSeconds() - start
             condition.lock()
+            batchCPUSeconds = spent
             let wanted = position == source.advanced(consumerNext, by: queue.count)   // else the consumer read it itself
             if wanted {
                 queue.append(result)
@@ -249,6 +258,13 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
             condition.unlock()
             if wanted, case .failure = result { return }
         }
+    }
+
+    /// CPU time of the calling thread.
+    private func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     /// Moves the calling thread into Linux's idle scheduling class (elsewhere, nothing).
@@ -263,6 +279,10 @@ final class Prefetcher: @unchecked Sendable {  // all mutable state guarded by `
     func next() throws -> RawClipBatch {
         condition.lock()
         let position = consumerNext
+        if queue.isEmpty {
+            let deadline = Date(timeIntervalSinceNow: patience ?? max(0.02, 4 * (batchCPUSeconds ?? 0.05)))
+            while queue.isEmpty && condition.wait(until: deadline) {}
+        }
         consumerNext = source.advance(position)
         if !queue.isEmpty {
             let result = queue.removeFirst()
