@@ -56,12 +56,18 @@ public func makeSurpriseScorer(for model: any WorldModel, contextFrames: Int?, s
 /// window of `model.config.frames` frames slides over each clip by `stride`; in each window the
 /// first `contextFrames` frames are context and the predictor predicts the target encoder's
 /// features of the rest (a future-frame mask), averaged over the predicted tokens.
+///
+/// With `calibration` set, a window's energy is the calibrated (whitened) energy of its prediction
+/// error pooled over space: the mean error over each predicted frame's tokens, one vector per
+/// predicted temporal position, concatenated (a Gaussian over every token's error would need a
+/// covariance of (tokens × width)², and its calibration as many windows).
 public struct MaskedSurpriseScorer: SurpriseScorer {
     public let model: VideoJEPA
     /// Frames given as context in each window (a multiple of the tubelet, fewer than the window).
     public let contextFrames: Int
     public let stride: Int
     public var horizon: Int { 1 }
+    public var calibration: CalibratedEnergy?
 
     public init(model: VideoJEPA, contextFrames: Int, stride: Int = 1) throws {
         let c = model.config
@@ -82,6 +88,24 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 
     /// Per-window surprise [B, W] of `clips` [B, T, C, H, W] with values in [0, 1].
     public func surprise(_ clips: Tensor) throws -> Tensor {
+        let b = clips.shape[0]
+        return try noGrad {
+            try windows(clips) { predicted, target in
+                guard let calibration else { return energyPerClip(predicted: predicted, target: target, distance: model.config.distance) }
+                return calibration.energy(residuals: pooledResiduals(predicted: predicted, target: target))
+            }
+            .reshaped([b, -1])
+        }
+    }
+
+    /// The spatially pooled prediction error of every window, [B · W, P · D] clip-major (P predicted
+    /// temporal positions, D the feature width): what `calibration` is a Gaussian of.
+    public func residuals(_ clips: Tensor) throws -> Tensor {
+        try noGrad { try windows(clips) { pooledResiduals(predicted: $0, target: $1) } }
+    }
+
+    /// `score(predicted, target)` ([B, N, D] each → [B, …]) of every window, rows clip-major.
+    private func windows(_ clips: Tensor, _ score: (Tensor, Tensor) -> Tensor) throws -> Tensor {
         let c = model.config
         try checkClips(clips, channels: c.channels, size: c.imageSize)
         let (b, t) = (clips.shape[0], clips.shape[1])
@@ -94,19 +118,52 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
         var unused = RandomGenerator(seed: 0)
         let mask = FutureFrameMask(contextFrames: contextFrames / c.tubelet).masks(batch: b, grid: grid, rng: &unused)
         // Clips are independent: their shards run on the worker threads.
-        return noGrad {
-            DataParallel.map(batch: b) { rows in
-                let (contextIndices, targetIndices) = (Array(mask.context[rows]), Array(mask.target[rows]))
-                let scores = starts.map { s -> Tensor in
-                    let window = clips.slice(axis: 0, rows).slice(axis: 1, s..<(s + c.frames)).permuted([0, 2, 1, 3, 4])   // [B, C, F, H, W]
-                    let target = model.targetFeatures(window).gather(batchIndices: targetIndices)
-                    let context = model.contextEncoder(window, tokenIndices: contextIndices)
-                    let predicted = model.predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
-                    return energyPerClip(predicted: predicted, target: target, distance: c.distance)        // [B]
-                }
-                return stack(scores, axis: 1)
+        return DataParallel.map(batch: b) { rows in
+            let (contextIndices, targetIndices) = (Array(mask.context[rows]), Array(mask.target[rows]))
+            let scores = starts.map { s -> Tensor in
+                let window = clips.slice(axis: 0, rows).slice(axis: 1, s..<(s + c.frames)).permuted([0, 2, 1, 3, 4])   // [B, C, F, H, W]
+                let target = model.targetFeatures(window).gather(batchIndices: targetIndices)
+                let context = model.contextEncoder(window, tokenIndices: contextIndices)
+                let predicted = model.predictor(context, contextIndices: contextIndices, targetIndices: targetIndices)
+                return score(predicted, target)
             }
+            let perWindow = stack(scores, axis: 1)                                            // [B, W, …]
+            return perWindow.reshaped([rows.count * starts.count] + Array(perWindow.shape.dropFirst(2)))
         }
+    }
+
+    /// [B, N, D] prediction and target of a future-frame mask (tokens time-major) → the error
+    /// averaged over each predicted frame's spatial tokens, [B, P · D].
+    private func pooledResiduals(predicted: Tensor, target: Tensor) -> Tensor {
+        let g = model.contextEncoder.patchEmbed.grid
+        let (b, n, d) = (predicted.shape[0], predicted.shape[1], predicted.shape[2])
+        let spatial = g[1] * g[2]
+        return (predicted - target).reshaped([b, n / spatial, spatial, d]).mean(axes: [2]).reshaped([b, n / spatial * d])
+    }
+
+    /// This scorer with its energy calibrated (`CalibratedEnergy`) on the pooled prediction errors
+    /// of every window of the first `clips` clips of `path` — ordinary physics, e.g. the training data.
+    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
+                           progress: (Int, Int) -> Void = { _, _ in }) throws -> MaskedSurpriseScorer {
+        guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
+        let file = try ClipFile(path: path)
+        let c = model.config
+        guard [file.channels, file.height, file.width] == [c.channels, c.imageSize, c.imageSize] else {
+            throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize)")
+        }
+        guard file.length >= c.frames else {
+            throw EvaluationError("\(path): calibration clips of \(file.length) frames are shorter than the model's window of \(c.frames) frames")
+        }
+        let rows = min(count, file.count)
+        var parts: [Tensor] = []
+        for first in Swift.stride(from: 0, to: rows, by: batch) {
+            let range = first..<min(first + batch, rows)
+            parts.append(try residuals(file.read(range)))
+            progress(range.upperBound, rows)
+        }
+        var scorer = self
+        scorer.calibration = try CalibratedEnergy(residuals: concat(parts, axis: 0), shrinkage: shrinkage)
+        return scorer
     }
 }
 

@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate a checkpoint: probes, rollouts, violation of expectation, collapse diagnostics.",
         discussion: "Held-out data is generated under --out/data with --seed (which must differ from the training "
-            + "data's seed) unless --probe-data / --violations name existing files. Next-frame models are scored on the "
+            + "data's seed) unless --probe-data / --violations name existing files. Video and next-frame models are scored on the "
             + "violation pairs twice: with the model's own energy and with the calibrated energy (see jepa score), fitted on "
             + "--calibration clips or on ordinary clips generated with --calibration-seed. The balls probe uses one-ball "
             + "episodes (with several balls, 'ball0' is not identifiable from the image); the world's other settings "
@@ -64,7 +64,7 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var calibration: CalibrationOptions
 
-    @Option(help: "Seed of the generated calibration clips (next_frame models; without --calibration).")
+    @Option(help: "Seed of the generated calibration clips (without --calibration).")
     var calibrationSeed: UInt64 = 3000
 
     func validate() throws {
@@ -170,32 +170,39 @@ struct EvalCommand: ParsableCommand {
             }
         }
 
-        // Violation of expectation, with the model's energy and (next-frame models) the calibrated one.
+        // Violation of expectation, with the model's energy and the calibrated one.
         var voe: EvaluationReport.Violations?, calibratedVoE: EvaluationReport.Violations?
         if !isGrasp {
             let path = try violations ?? generateViolations(worldJSON: worldJSON, directory: outDirectory + "/data")
             let scorer = try makeSurpriseScorer(for: trained, contextFrames: context, horizon: surpriseHorizon)
             voe = try violationOfExpectation(scorer, path: path, directory: outDirectory, calibration: nil)
-            if let frameScorer = scorer as? NextFrameSurpriseScorer {
-                // The fit stored by jepa train when it is for these settings, else one fitted here.
-                let stored = calibration.calibration == nil ? try SurpriseCalibration.stored(at: checkpoint) : nil
-                if let stored, let calibrated = stored.applied(to: frameScorer) {
-                    say("  calibrated energy: the fit stored in the checkpoint (\(stored.settings), \(stored.clips) clips of \(stored.source))")
-                    calibratedVoE = try violationOfExpectation(
-                        calibrated, path: path, directory: outDirectory,
-                        calibration: .init(path: stored.source, clips: stored.clips, frames: stored.samples,
-                                           shrinkage: stored.main.shrinkage, stored: true))
-                } else {
-                    let calibrationPath = try calibration.calibration
-                        ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
-                                                    directory: outDirectory + "/data")
-                    let calibrated = try calibration.calibrate(frameScorer, on: calibrationPath, batch: batch)
-                    let fits = calibrated.calibration!, main = fits[calibrated.horizon]!
-                    calibratedVoE = try violationOfExpectation(
-                        calibrated, path: path, directory: outDirectory,
-                        calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
-                                           frames: CalibratedEnergy.samples(of: fits), shrinkage: main.shrinkage, stored: false))
+            // The fit stored by jepa train when it is for these settings, else one fitted here.
+            let stored = calibration.calibration == nil ? try SurpriseCalibration.stored(at: checkpoint) : nil
+            if let frameScorer = scorer as? NextFrameSurpriseScorer, let stored, let calibrated = stored.applied(to: frameScorer) {
+                say("  calibrated energy: the fit stored in the checkpoint (\(stored.settings), \(stored.clips) clips of \(stored.source))")
+                calibratedVoE = try violationOfExpectation(
+                    calibrated, path: path, directory: outDirectory,
+                    calibration: .init(path: stored.source, clips: stored.clips, frames: stored.samples,
+                                       shrinkage: stored.main.shrinkage, stored: true))
+            } else {
+                let calibrationPath = try calibration.calibration
+                    ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
+                                                directory: outDirectory + "/data")
+                let calibrated = try calibration.calibrate(scorer, on: calibrationPath, batch: batch)
+                let (samples, shrinkage): (Int, Double)
+                switch calibrated {
+                case let frameScorer as NextFrameSurpriseScorer:
+                    let fits = frameScorer.calibration!
+                    (samples, shrinkage) = (CalibratedEnergy.samples(of: fits), fits[frameScorer.horizon]!.shrinkage)
+                case let videoScorer as MaskedSurpriseScorer:
+                    (samples, shrinkage) = (videoScorer.calibration!.samples, videoScorer.calibration!.shrinkage)
+                default:
+                    throw ValidationError("no calibrated energy for \(type(of: calibrated))")
                 }
+                calibratedVoE = try violationOfExpectation(
+                    calibrated, path: path, directory: outDirectory,
+                    calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),
+                                       frames: samples, shrinkage: shrinkage, stored: false))
             }
         }
 

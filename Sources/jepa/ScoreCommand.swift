@@ -20,7 +20,8 @@ struct ScoreCommand: ParsableCommand {
             + "score the calibrated energy: the squared Mahalanobis distance of a frame's prediction error under a Gaussian "
             + "fitted to the errors on ordinary clips, per latent dimension — by default the fit jepa train stored in the "
             + "checkpoint (for the default context and horizon), or one fitted on --calibration clips; --raw-energy scores "
-            + "the model's own energy.")
+            + "the model's own energy. A video JEPA scores its own energy, or with --calibration clips the calibrated "
+            + "energy of its error averaged over each predicted frame's tokens.")
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train (kind: video or next_frame).", valueName: "path"))
     var checkpoint: String
@@ -144,7 +145,7 @@ final class CSVFile {
 
 /// `--calibration`: score with the calibrated energy (`CalibratedEnergy`) of a next-frame model.
 struct CalibrationOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Clips of ordinary physics (e.g. the training data) whose prediction errors calibrate the energy (next_frame models).",
+    @Option(help: ArgumentHelp("Clips of ordinary physics (e.g. the training data) whose prediction errors calibrate the energy.",
                                valueName: "clips.h5"))
     var calibration: String?
 
@@ -166,18 +167,26 @@ struct CalibrationOptions: ParsableArguments {
         }
     }
 
-    func calibrate(_ scorer: any SurpriseScorer, on path: String, batch: Int) throws -> NextFrameSurpriseScorer {
-        guard let frameScorer = scorer as? NextFrameSurpriseScorer else {
-            throw ValidationError("--calibration needs a next-frame model (kind: next_frame); a video JEPA's surprise is not calibrated")
-        }
+    func calibrate(_ scorer: any SurpriseScorer, on path: String, batch: Int) throws -> any SurpriseScorer {
         let line = CountLine()
-        let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage) { done, total in
-            line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total)
+        let progress = { (done: Int, total: Int) in line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total) }
+        switch scorer {
+        case let frameScorer as NextFrameSurpriseScorer:
+            let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage, progress: progress)
+            if let fits = calibrated.calibration, let main = fits[calibrated.horizon] {
+                say("calibrated energy: \(CalibratedEnergy.samples(of: fits)) prediction errors of \(main.dimension) dimensions, "
+                    + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
+            }
+            return calibrated
+        case let videoScorer as MaskedSurpriseScorer:
+            let calibrated = try videoScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage, progress: progress)
+            if let fit = calibrated.calibration {
+                say("calibrated energy: \(fit.samples) windows' prediction errors pooled over space, \(fit.dimension) dimensions, "
+                    + "shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
+            }
+            return calibrated
+        default:
+            throw ValidationError("--calibration needs a video JEPA or a next-frame model")
         }
-        if let fits = calibrated.calibration, let main = fits[calibrated.horizon] {
-            say("calibrated energy: \(CalibratedEnergy.samples(of: fits)) prediction errors of \(main.dimension) dimensions, "
-                + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
-        }
-        return calibrated
     }
 }

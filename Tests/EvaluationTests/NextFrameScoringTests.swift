@@ -209,6 +209,38 @@ private func temporaryPath(_ name: String) -> String {
         #expect(throws: EvaluationError.self) { _ = try scorer.calibrated(on: dir + "/normal.h5", clips: 0) }
     }
 
+    /// A video JEPA's calibrated scorer: one pooled error per window (the mean over each predicted
+    /// frame's tokens, [B · W, P · D] clip-major), window w the same as the clip's frames w… alone;
+    /// energies over the calibration clips themselves average 1 without shrinkage; clips shorter than
+    /// the window are a clear error.
+    @Test func calibratedVideoSurpriseWhitensItsOwnClips() throws {
+        let dir = temporaryPath("video-calibration")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        _ = try generateDataset(world: try tinyBalls(), episodes: 40, frames: 8, seed: 7, to: dir + "/normal.h5")
+        var c = VideoJEPAConfig()
+        (c.frames, c.imageSize, c.patch, c.tubelet) = (4, 16, 8, 2)                         // 2 × 2 × 2 tokens
+        (c.encoderDim, c.encoderDepth, c.encoderHeads, c.predictorDim, c.predictorDepth, c.predictorHeads) = (16, 1, 2, 8, 1, 2)
+        var rng = RandomGenerator(seed: 8)
+        let model = try VideoJEPA(config: c, rng: &rng)
+        // As trained: an untrained predictor's output is near zero, and layer-normed targets alone
+        // span one direction fewer than their width (a covariance too ill-conditioned to test on).
+        for p in model.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -1, high: 1, using: &rng)) }
+        let scorer = try MaskedSurpriseScorer(model: model, contextFrames: 2)
+        let x = try ClipFile(path: dir + "/normal.h5").read(0..<40)
+        let residuals = try scorer.residuals(x)
+        #expect(residuals.shape == [40 * 5, 16])                                                // 5 windows, 1 predicted position × 16
+        let alone = try scorer.residuals(x.slice(axis: 0, 3..<4).slice(axis: 1, 2..<6))
+        let row = Array(residuals.scalars[((3 * 5 + 2) * 16)..<((3 * 5 + 3) * 16)])
+        #expect(zip(alone.scalars, row).allSatisfy { abs($0 - $1) <= 1e-5 })
+        let calibrated = try scorer.calibrated(on: dir + "/normal.h5", clips: 40, batch: 8, shrinkage: .fixed(0))
+        #expect(calibrated.calibration?.samples == 200 && calibrated.calibration?.dimension == 16 && scorer.calibration == nil)
+        let s = try calibrated.surprise(x)
+        #expect(s.shape == [40, 5] && s.scalars.allSatisfy(\.isFinite))
+        #expect(abs(s.scalars.reduce(0, +) / 200 - 1) <= 1e-3)
+        _ = try generateDataset(world: try tinyBalls(), episodes: 2, frames: 3, seed: 1, to: dir + "/short.h5")
+        #expect(throws: EvaluationError.self) { _ = try scorer.calibrated(on: dir + "/short.h5") }
+    }
+
     /// A next-frame model trained briefly on the tiny world scores violation pairs from a file:
     /// every blatant teleport is more surprising than its physical twin one step ahead (40 steps
     /// of training do not make its 4-step rollouts reliable).
@@ -273,7 +305,7 @@ private func temporaryPath(_ name: String) -> String {
         var c = tinyPassiveConfig()
         (c.zDim, c.zSamples) = (2, 8)
         let withZ = try ActionConditionedJEPA(config: c, rng: &rng)
-        for p in withZ.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -0.3, high: 0.3, using: &rng)) }
+        for p in withZ.predictor.parameters() { p.assign(Tensor.uniform(p.shape, low: -1, high: 1, using: &rng)) }
         let energies = try continuationEnergies(of: withZ, datasetPath: path, episodes: 0..<5, contexts: [1, 3], clipStart: 3, horizon: 2)
         #expect(energies.allSatisfy { $0.minOverZ != nil && $0.minOverZ! < $0.atZero })
         #expect(throws: EvaluationError.self) {
