@@ -75,8 +75,10 @@ public struct EvaluationReport: Codable, Sendable {
     public var rollouts: Rollouts?
     /// Velocity from the model's state and rollouts decoded to positions (next-frame models).
     public var dynamics: DynamicsEvaluation?
+    /// Position and velocity from a video JEPA's state (the context it predicts from).
+    public var videoState: VideoStateEvaluation?
     public var violations: Violations?
-    /// The same pairs scored with the calibrated energy (next-frame models).
+    /// The same pairs scored with the calibrated energy.
     public var calibratedViolations: Violations?
     public var continuations: Continuations?
     public var collapse: Collapse
@@ -84,17 +86,18 @@ public struct EvaluationReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case checkpoint, kind, step, probeData = "probe_data", probeTrainSamples = "probe_train_samples",
-             probeTestSamples = "probe_test_samples", probes, rollouts, dynamics, violations,
+             probeTestSamples = "probe_test_samples", probes, rollouts, dynamics, videoState = "video_state", violations,
              calibratedViolations = "calibrated_violations", continuations, collapse, seconds
     }
 
     public init(checkpoint: String, kind: String, step: Int, probeData: String, probeTrainSamples: Int, probeTestSamples: Int,
-                probes: [Probe], rollouts: Rollouts?, dynamics: DynamicsEvaluation? = nil, violations: Violations?, calibratedViolations: Violations? = nil,
+                probes: [Probe], rollouts: Rollouts?, dynamics: DynamicsEvaluation? = nil, videoState: VideoStateEvaluation? = nil,
+                violations: Violations?, calibratedViolations: Violations? = nil,
                 continuations: Continuations? = nil, collapse: Collapse, seconds: Double) {
         (self.checkpoint, self.kind, self.step, self.probeData) = (checkpoint, kind, step, probeData)
         (self.probeTrainSamples, self.probeTestSamples, self.probes) = (probeTrainSamples, probeTestSamples, probes)
         (self.rollouts, self.dynamics, self.violations, self.continuations) = (rollouts, dynamics, violations, continuations)
-        self.calibratedViolations = calibratedViolations
+        (self.videoState, self.calibratedViolations) = (videoState, calibratedViolations)
         (self.collapse, self.seconds) = (collapse, seconds)
     }
 
@@ -139,6 +142,14 @@ public struct EvaluationReport: Codable, Sendable {
             for k in d.model.indices {
                 md += "| \(k + 1) | \(f(d.model[k], 2)) | \(f(d.constantVelocity[k], 2)) | \(f(d.repeatLast[k], 2)) | \(f(d.decodedTruth[k], 2)) |\n"
             }
+        }
+        if let v = videoState {
+            md += "\n## State\n\nRidge probes (penalty \(v.stateLambda), chosen on held-out training episodes) on \(v.trainEpisodes) "
+                + "episodes, scored on \(v.testEpisodes) held-out ones, from the model's state at frames \(v.stateFrames.first ?? 0)…"
+                + "\(v.stateFrames.last ?? 0): the context encoder's tokens of the \(v.contextFrames) frames ending there (what the "
+                + "predictor reads), pooled to a 2 × 2 grid per temporal position.\n\n"
+                + "| " + v.stateNames.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: v.stateNames.count) + "\n"
+                + "| " + v.stateR2.map { f($0) }.joined(separator: " | ") + " |\n"
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {
             md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "

@@ -30,37 +30,55 @@ struct ProbeSource {
     /// of the window's last frame.
     func fit(train: Range<Int>, test: Range<Int>, windows: [(start: Int, count: Int)], batch: Int,
              features: (Tensor) -> Tensor) throws -> ProbeResult {
+        let fit = try samples(train, windows: windows, batch: batch, features: features)
+        let scored = try samples(test, windows: windows, batch: batch, features: features)
+        let (nTrain, nTest) = (train.count * windows.count, test.count * windows.count)
+        let probe = try RidgeProbe(features: fit.x, targets: fit.y, count: nTrain)
+        return score(probe, scored, count: nTest)
+    }
+
+    /// As `fit`, with the ridge penalty chosen (`RidgeProbe.validated`) on the training episodes
+    /// after the first `fitEpisodes`.
+    func fitValidated(train: Range<Int>, test: Range<Int>, fitEpisodes: Int, windows: [(start: Int, count: Int)], batch: Int,
+                      features: (Tensor) -> Tensor) throws -> (probe: ProbeResult, lambda: Double) {
+        let fit = try samples(train, windows: windows, batch: batch, features: features)
+        let scored = try samples(test, windows: windows, batch: batch, features: features)
+        let (probe, lambda) = try RidgeProbe.validated(features: fit.x, targets: fit.y, count: train.count * windows.count,
+                                                       fitCount: fitEpisodes * windows.count)
+        return (score(probe, scored, count: test.count * windows.count), lambda)
+    }
+
+    private func score(_ probe: RidgeProbe, _ scored: (x: [Double], y: [Double]), count: Int) -> ProbeResult {
+        let predicted = probe.predict(scored.x, count: count)
+        return ProbeResult(r2: RidgeProbe.r2(predicted: predicted, actual: scored.y, count: count), predicted: predicted, actual: scored.y)
+    }
+
+    /// Features and targets of every window of the episodes in `range`, episode-major.
+    private func samples(_ range: Range<Int>, windows: [(start: Int, count: Int)], batch: Int,
+                         features: (Tensor) -> Tensor) throws -> (x: [Double], y: [Double]) {
         let count = windows[0].count
         guard windows.allSatisfy({ $0.count == count && $0.start >= 0 && $0.start + $0.count <= length }),
-              train.upperBound <= episodes, test.upperBound <= episodes else {
+              range.upperBound <= episodes else {
             throw EvaluationError("\(path): \(episodes) episodes of \(length) frames do not hold the requested frames")
         }
         let (h, w) = (height, width)
-        func samples(_ range: Range<Int>) throws -> (x: [Double], y: [Double]) {
-            var x: [Double] = [], y: [Double] = []
-            for start in stride(from: range.lowerBound, to: range.upperBound, by: batch) {
-                let rows = start..<min(start + batch, range.upperBound)
-                let frames = try file.readUInt8("frames", rows: rows).values
-                let states = try file.readFloat32("states", rows: rows).values
-                var images: [Float] = []
-                for e in 0..<rows.count {
-                    for window in windows {
-                        let base = (e * length + window.start) * h * w
-                        images += frames[base..<(base + count * h * w)].map { Float($0) / 255 }
-                        let row = (e * length + window.start + count - 1) * stateCount
-                        y += columns.map { Double(states[row + $0]) }
-                    }
+        var x: [Double] = [], y: [Double] = []
+        for start in stride(from: range.lowerBound, to: range.upperBound, by: batch) {
+            let rows = start..<min(start + batch, range.upperBound)
+            let frames = try file.readUInt8("frames", rows: rows).values
+            let states = try file.readFloat32("states", rows: rows).values
+            var images: [Float] = []
+            for e in 0..<rows.count {
+                for window in windows {
+                    let base = (e * length + window.start) * h * w
+                    images += frames[base..<(base + count * h * w)].map { Float($0) / 255 }
+                    let row = (e * length + window.start + count - 1) * stateCount
+                    y += columns.map { Double(states[row + $0]) }
                 }
-                x += features(Tensor(images, shape: [rows.count * windows.count, count, h, w])).scalars.map(Double.init)
             }
-            return (x, y)
+            x += features(Tensor(images, shape: [rows.count * windows.count, count, h, w])).scalars.map(Double.init)
         }
-        let fit = try samples(train), scored = try samples(test)
-        let (nTrain, nTest) = (train.count * windows.count, test.count * windows.count)
-        let probe = try RidgeProbe(features: fit.x, targets: fit.y, count: nTrain)
-        let predicted = probe.predict(scored.x, count: nTest)
-        return ProbeResult(r2: RidgeProbe.r2(predicted: predicted, actual: scored.y, count: nTest),
-                           predicted: predicted, actual: scored.y)
+        return (x, y)
     }
 }
 

@@ -32,6 +32,12 @@ extension EvaluationReport {
             sentences.append("Imagining \(d.model.count) frames ahead with its eyes closed, its predicted positions (\(curve) for a "
                 + "constant-velocity guess from the true positions) beat constant velocity \(fromWhere) — past a few frames that "
                 + "needs gravity and bounces — and \(beatsRepeat ? "beat" : "do not always beat") \"the ball stays where it was\".")
+        } else if let v = videoState, case let named = Dictionary(zip(v.stateNames, v.stateR2), uniquingKeysWith: { a, _ in a }),
+                  let vx = named["vx"], let vy = named["vy"] {
+            let verdict = min(vx, vy) >= 0.9 ? "the model's state carries how things move"
+                : min(vx, vy) >= 0.7 ? "the state carries motion only partly" : "the state carries little of the motion"
+            sentences.append("From the context it predicts from, position is read with R² \(f(min(named["x"] ?? .nan, named["y"] ?? .nan))) and "
+                + "velocity with vx \(f(vx)), vy \(f(vy)) — \(verdict).")
         } else if let best = probes.max(by: { $0.r2 < $1.r2 }) {
             sentences.append("The best-read quantity of the state is \(best.name) (probe R² \(f(best.r2)) against \(f(best.randomEncoderR2)) for a random encoder).")
         }

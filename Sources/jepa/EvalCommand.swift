@@ -21,7 +21,7 @@ struct EvalCommand: ParsableCommand {
             + "--calibration clips or on ordinary clips generated with --calibration-seed. The balls probe uses one-ball "
             + "episodes (with several balls, 'ball0' is not identifiable from the image); the world's other settings "
             + "are those of the training data when its file is present. Sections by model kind: video — probes, "
-            + "violations, collapse; next_frame — all four; action_conditioned — probes, rollouts with true and "
+            + "state (position and velocity from the context it predicts from), violations, collapse; next_frame — all four; action_conditioned — probes, rollouts with true and "
             + "shuffled actions, collapse.")
 
     @Option(help: ArgumentHelp("Checkpoint (.h5) written by jepa train.", valueName: "path"))
@@ -155,6 +155,16 @@ struct EvalCommand: ParsableCommand {
                          to: outDirectory + "/rollout_positions.png")
         }
 
+        // A video JEPA's state: position and velocity from the context it predicts from.
+        var videoState: VideoStateEvaluation?
+        if let video = trained as? VideoJEPA, !isGrasp {
+            let scorer = try makeSurpriseScorer(for: video, contextFrames: context)
+            let v = try evaluateVideoState(of: video, contextFrames: scorer.contextFrames, datasetPath: probePath, train: train, test: test, batch: batch)
+            videoState = v
+            say(String(format: "  state (the %d context frames): x %.3f y %.3f vx %.3f vy %.3f (λ %g)",
+                       v.contextFrames, v.stateR2[0], v.stateR2[1], v.stateR2[2], v.stateR2[3], v.stateLambda))
+        }
+
         // Continuations: what one frame leaves open, and what the latent variable takes up.
         var continuations: EvaluationReport.Continuations?
         if let frameModel = trained as? ActionConditionedJEPA, frameModel.config.actionDim == 0 {
@@ -213,7 +223,7 @@ struct EvalCommand: ParsableCommand {
 
         let report = EvaluationReport(checkpoint: checkpoint, kind: config.kind.rawValue, step: step, probeData: probePath,
                                       probeTrainSamples: train.count * perEpisode, probeTestSamples: test.count * perEpisode,
-                                      probes: probes, rollouts: rollouts, dynamics: dynamics, violations: voe, calibratedViolations: calibratedVoE, continuations: continuations, collapse: collapse,
+                                      probes: probes, rollouts: rollouts, dynamics: dynamics, videoState: videoState, violations: voe, calibratedViolations: calibratedVoE, continuations: continuations, collapse: collapse,
                                       seconds: Date().timeIntervalSince(started))
         try report.json().write(to: URL(fileURLWithPath: outDirectory + "/report.json"), options: .atomic)
         try Data(report.markdown.utf8).write(to: URL(fileURLWithPath: outDirectory + "/report.md"), options: .atomic)

@@ -81,6 +81,56 @@ import Worlds
         for k in 0..<horizon { #expect(abs(d.model[k] - model[k]) <= 1e-4 * max(1, model[k]), "\(d.model) vs \(model)") }
     }
 
+    /// A video JEPA's state probe reads, at frame t, the context encoder's tokens of the frames
+    /// t − 1, t (its context of 2 frames, the rest of the clip never read): the same R² as a probe
+    /// fitted here on those tokens; contexts the model cannot take are clear errors.
+    @Test func videoStateProbeReadsTheContextTokens() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("jepa-video-state-\(UUID().uuidString).h5").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (episodes, length) = (14, 16)
+        _ = try generateDataset(world: try world(), episodes: episodes, frames: length, seed: 4, to: path)
+        var c = VideoJEPAConfig()
+        (c.frames, c.imageSize, c.patch, c.tubelet) = (4, 16, 8, 2)                          // 2 × 2 × 2 tokens
+        (c.encoderDim, c.encoderDepth, c.encoderHeads, c.predictorDim, c.predictorDepth, c.predictorHeads) = (16, 1, 2, 8, 1, 2)
+        var rng = RandomGenerator(seed: 3)
+        let model = try VideoJEPA(config: c, rng: &rng)
+        let train = 0..<10, test = 10..<14
+        let v = try evaluateVideoState(of: model, contextFrames: 2, datasetPath: path, train: train, test: test, firstFrame: 5, batch: 4)
+        #expect(v.stateFrames == Array(5..<16) && v.stateR2.count == 4 && v.contextFrames == 2)
+
+        let clips = try ClipFile(path: path).read(0..<episodes)                                // [E, T, 1, H, W]
+        let file = try HDF5File(path: path, mode: .readOnly)
+        let names = try JSONDecoder().decode([String].self, from: Data(file.stringAttribute("state_names").utf8))
+        let columns = ["x", "y", "vx", "vy"].map { names.firstIndex(of: "ball0." + $0)! }
+        let states = try file.readFloat32("states")
+        func samples(_ episodes: Range<Int>) -> (x: [Double], y: [Double]) {
+            var x: [Double] = [], y: [Double] = []
+            for e in episodes {
+                for t in v.stateFrames {
+                    let context = clips.slice(axis: 0, e..<(e + 1)).slice(axis: 1, (t - 1)..<(t + 1)).permuted([0, 2, 1, 3, 4])
+                    let clip = concat([context, Tensor.zeros([1, 1, 2, 16, 16])], axis: 2)            // [1, C, 4, H, W]
+                    x += noGrad { model.contextEncoder(clip, tokenIndices: [[0, 1, 2, 3]]) }.scalars.map(Double.init)
+                    y += columns.map { Double(states.values[(e * length + t) * states.shape[2] + $0]) }
+                }
+            }
+            return (x, y)
+        }
+        let (fit, scored) = (samples(train), samples(test))
+        let perEpisode = v.stateFrames.count
+        let (probe, lambda) = try RidgeProbe.validated(features: fit.x, targets: fit.y, count: train.count * perEpisode,
+                                                       fitCount: 8 * perEpisode)
+        let r2 = RidgeProbe.r2(predicted: probe.predict(scored.x, count: test.count * perEpisode), actual: scored.y,
+                               count: test.count * perEpisode)
+        #expect(lambda == v.stateLambda)
+        for i in 0..<4 { #expect(abs(r2[i] - v.stateR2[i]) <= 1e-6, "\(r2) vs \(v.stateR2)") }
+
+        for bad in [1, 4] {                                                                   // not a tubelet multiple; the whole window
+            #expect(throws: EvaluationError.self) {
+                _ = try evaluateVideoState(of: model, contextFrames: bad, datasetPath: path, train: train, test: test)
+            }
+        }
+    }
+
     @Test func refusesWhatItCannotMeasure() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("jepa-dynamics-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
