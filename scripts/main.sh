@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build in release mode, train the embedded default model (a
-# next-frame world model of falling balls, ~5 minutes on 2 cores (BENCHMARKS §14); `jepa train` generates
+# next-frame world model of falling balls, 5–6 minutes on 2 cores (BENCHMARKS §14); `jepa train` generates
 # datasets/balls-default.h5 on the way and ends by fitting the model's calibrated surprise energy),
 # write a preview of its data, and evaluate it with `jepa eval` on held-out data it generates
 # (position and velocity probes, open-loop rollouts against constant velocity, violation-of-expectation

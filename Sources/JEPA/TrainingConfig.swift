@@ -156,7 +156,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
     public static let embeddedDefaultDataPath = "datasets/balls-default.h5"
 
     /// The config `jepa train` uses without `--config`: a next-frame world model of the balls that
-    /// trains in about five minutes on 2 cores — `experiments/balls-next-frame-f16.yaml` (the
+    /// trains in five to six minutes on 2 cores — `experiments/balls-next-frame-f16.yaml` (the
     /// dynamics reference) with fewer steps on fewer episodes (EXPERIMENTS.md §10).
     public static let embeddedDefaultYAML = """
         name: balls-small
