@@ -22,7 +22,7 @@ private func loadError(_ yaml: String, file: String, _ overrides: [String] = [])
         #expect(dynamicsReference.actionModel == embedded.actionModel && dynamicsReference.loss == embedded.loss)
         (dynamicsReference.name, dynamicsReference.data.path, dynamicsReference.train, dynamicsReference.optim.warmupSteps) = (embedded.name, embedded.data.path, embedded.train, embedded.optim.warmupSteps)
         #expect(dynamicsReference == embedded)
-        for name in ["balls-vjepa.yaml", "balls-next-frame-f16.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml", "balls-next-frame-p8.yaml", "balls-next-frame-tf.yaml",
+        for name in ["balls-vjepa.yaml", "balls-vjepa-f16.yaml", "balls-next-frame-f16.yaml", "tiny-balls.yaml", "grasp-ac.yaml", "grasp-ac-gru.yaml", "tiny-grasp-ac.yaml", "balls-next-frame.yaml", "balls-next-frame-p8.yaml", "balls-next-frame-tf.yaml",
                      "balls-next-frame-stack2.yaml", "grasp-ac-gru-d16.yaml", "grasp-ac-gru-p8-d16.yaml", "grasp-ac-gru-p8-d16-proprio.yaml"] {
             let path = repository.appendingPathComponent("experiments/\(name)").path
             _ = try ConfigLoader.loadFile(TrainingConfig.self, path: path)
