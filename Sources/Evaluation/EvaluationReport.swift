@@ -148,8 +148,9 @@ public struct EvaluationReport: Codable, Sendable {
                 + "episodes, scored on \(v.testEpisodes) held-out ones, from the model's state at frames \(v.stateFrames.first ?? 0)…"
                 + "\(v.stateFrames.last ?? 0): the context encoder's tokens of the \(v.contextFrames) frames ending there (what the "
                 + "predictor reads), pooled to a 2 × 2 grid per temporal position.\n\n"
-                + "| " + v.stateNames.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: v.stateNames.count) + "\n"
-                + "| " + v.stateR2.map { f($0) }.joined(separator: " | ") + " |\n"
+                + "| model | " + v.stateNames.joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: v.stateNames.count) + "\n"
+                + "| trained | " + v.stateR2.map { f($0) }.joined(separator: " | ") + " |\n"
+                + (v.randomEncoderR2.map { "| random | " + $0.map { f($0) }.joined(separator: " | ") + " |\n" } ?? "")
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {
             md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "

@@ -37,7 +37,8 @@ extension EvaluationReport {
             let verdict = min(vx, vy) >= 0.9 ? "the model's state carries how things move"
                 : min(vx, vy) >= 0.7 ? "the state carries motion only partly" : "the state carries little of the motion"
             sentences.append("From the context it predicts from, position is read with R² \(f(min(named["x"] ?? .nan, named["y"] ?? .nan))) and "
-                + "velocity with vx \(f(vx)), vy \(f(vy)) — \(verdict).")
+                + "velocity with vx \(f(vx)), vy \(f(vy))"
+                + (v.randomEncoderR2.map { " (an untrained model of the same shape: vx \(f($0[2])), vy \(f($0[3])))" } ?? "") + " — \(verdict).")
         } else if let best = probes.max(by: { $0.r2 < $1.r2 }) {
             sentences.append("The best-read quantity of the state is \(best.name) (probe R² \(f(best.r2)) against \(f(best.randomEncoderR2)) for a random encoder).")
         }

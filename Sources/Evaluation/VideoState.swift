@@ -13,6 +13,9 @@ public struct VideoStateEvaluation: Codable, Sendable {
     public var trainEpisodes: Int, testEpisodes: Int
     public var stateNames: [String]
     public var stateR2: [Double]
+    /// The same probe on an untrained model of the same architecture (what the features give by
+    /// construction: a random ViT over several frames carries some motion too).
+    public var randomEncoderR2: [Double]?
     public var stateLambda: Double
     public var stateFrames: [Int]
 }

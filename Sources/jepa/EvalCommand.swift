@@ -159,10 +159,15 @@ struct EvalCommand: ParsableCommand {
         var videoState: VideoStateEvaluation?
         if let video = trained as? VideoJEPA, !isGrasp {
             let scorer = try makeSurpriseScorer(for: video, contextFrames: context)
-            let v = try evaluateVideoState(of: video, contextFrames: scorer.contextFrames, datasetPath: probePath, train: train, test: test, batch: batch)
+            var v = try evaluateVideoState(of: video, contextFrames: scorer.contextFrames, datasetPath: probePath, train: train, test: test, batch: batch)
+            if let untrained = random as? VideoJEPA {
+                v.randomEncoderR2 = try evaluateVideoState(of: untrained, contextFrames: scorer.contextFrames, datasetPath: probePath,
+                                                           train: train, test: test, batch: batch).stateR2
+            }
             videoState = v
             say(String(format: "  state (the %d context frames): x %.3f y %.3f vx %.3f vy %.3f (λ %g)",
-                       v.contextFrames, v.stateR2[0], v.stateR2[1], v.stateR2[2], v.stateR2[3], v.stateLambda))
+                       v.contextFrames, v.stateR2[0], v.stateR2[1], v.stateR2[2], v.stateR2[3], v.stateLambda)
+                + (v.randomEncoderR2.map { String(format: "; random encoder x %.3f y %.3f vx %.3f vy %.3f", $0[0], $0[1], $0[2], $0[3]) } ?? ""))
         }
 
         // Continuations: what one frame leaves open, and what the latent variable takes up.
