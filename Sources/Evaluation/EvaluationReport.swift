@@ -112,6 +112,13 @@ public struct EvaluationReport: Codable, Sendable {
     /// The Markdown summary: one table per section.
     public var markdown: String {
         func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+        /// A table of R² per named quantity, one row per labelled model (no label column when unlabelled).
+        func r2Table(_ names: [String], _ rows: [(label: String?, r2: [Double])]) -> String {
+            let labelled = rows.contains { $0.label != nil }
+            return "| " + (labelled ? "model | " : "") + names.joined(separator: " | ") + " |\n|" + (labelled ? "---|" : "")
+                + String(repeating: "---:|", count: names.count) + "\n"
+                + rows.map { "| " + ($0.label.map { $0 + " | " } ?? "") + $0.r2.map { f($0) }.joined(separator: " | ") + " |\n" }.joined()
+        }
         var md = "# Evaluation of \(checkpoint)\n\n\(kind) model at step \(step); \(String(format: "%.0f", seconds)) s.\n\n"
             + "**Reading.** \(reading)\n\n"
         md += "## Probes\n\nRidge probe from frozen target-encoder features to the true state, fitted on \(probeTrainSamples) "
@@ -133,8 +140,7 @@ public struct EvaluationReport: Codable, Sendable {
                 + "frame's latent: R² x \(f(d.positionR2[0])), y \(f(d.positionR2[1])) (ridge penalty \(d.positionLambda), chosen on "
                 + "held-out training episodes, as is the state probe's, \(d.stateLambda)). From the model's state (the latents of the "
                 + "\(d.contextFrames) frames it reads and its prediction of the next; frames \(d.stateFrames.first ?? 0)…\(d.stateFrames.last ?? 0)):\n\n"
-                + "| " + d.stateNames.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: d.stateNames.count) + "\n"
-                + "| " + d.stateR2.map { f($0) }.joined(separator: " | ") + " |\n\n"
+                + r2Table(d.stateNames, [(nil, d.stateR2)]) + "\n"
                 + "Open-loop rollouts from the \(d.contextFrames) frames ending at frame \(d.startFrame), decoded to positions by the "
                 + "position probe: median error in pixels against constant velocity and repeat-last (both from the true positions) "
                 + "and the probe on the true latents (the decoder's own error).\n\n"
@@ -148,9 +154,7 @@ public struct EvaluationReport: Codable, Sendable {
                 + "episodes, scored on \(v.testEpisodes) held-out ones, from the model's state at frames \(v.stateFrames.first ?? 0)…"
                 + "\(v.stateFrames.last ?? 0): the context encoder's tokens of the \(v.contextFrames) frames ending there (what the "
                 + "predictor reads), pooled to a 2 × 2 grid per temporal position.\n\n"
-                + "| model | " + v.stateNames.joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: v.stateNames.count) + "\n"
-                + "| trained | " + v.stateR2.map { f($0) }.joined(separator: " | ") + " |\n"
-                + (v.randomEncoderR2.map { "| random | " + $0.map { f($0) }.joined(separator: " | ") + " |\n" } ?? "")
+                + r2Table(v.stateNames, [("trained", v.stateR2)] + (v.randomEncoderR2.map { [("random", $0)] } ?? []))
         }
         for v in [violations, calibratedViolations].compactMap({ $0 }) {
             md += "\n## Violation of expectation" + (v.calibration == nil ? "" : ", calibrated energy") + "\n\n`\(v.path)`, "

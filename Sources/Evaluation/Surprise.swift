@@ -145,22 +145,13 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
     /// of every window of the first `clips` clips of `path` — ordinary physics, e.g. the training data.
     public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> MaskedSurpriseScorer {
-        guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
-        let file = try ClipFile(path: path)
         let c = model.config
-        guard [file.channels, file.height, file.width] == [c.channels, c.imageSize, c.imageSize] else {
-            throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize)")
-        }
+        let file = try calibrationClips(path, count: count, batch: batch, channels: c.channels, size: c.imageSize)
         guard file.length >= c.frames else {
             throw EvaluationError("\(path): calibration clips of \(file.length) frames are shorter than the model's window of \(c.frames) frames")
         }
-        let rows = min(count, file.count)
         var parts: [Tensor] = []
-        for first in Swift.stride(from: 0, to: rows, by: batch) {
-            let range = first..<min(first + batch, rows)
-            parts.append(try residuals(file.read(range)))
-            progress(range.upperBound, rows)
-        }
+        try forEachBatch(of: file, count: count, batch: batch, progress: progress) { parts.append(try residuals($0)) }
         var scorer = self
         scorer.calibration = try CalibratedEnergy(residuals: concat(parts, axis: 0), shrinkage: shrinkage)
         return scorer
@@ -300,25 +291,38 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     /// e.g. the training data.
     public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> NextFrameSurpriseScorer {
-        guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
-        let file = try ClipFile(path: path)
         let c = model.config
-        guard [file.channels, file.height, file.width] == [c.channels, c.imageSize, c.imageSize] else {
-            throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(c.channels)×\(c.imageSize)×\(c.imageSize)")
-        }
+        let file = try calibrationClips(path, count: count, batch: batch, channels: c.channels, size: c.imageSize)
         guard Set(scoredFrames(length: file.length).map(horizon(scoring:))) == Set(horizons) else {
             throw EvaluationError("\(path): calibration clips of \(file.length) frames are too short for \(minimumContext ?? contextFrames) context frames and a horizon of \(horizon)")
         }
-        let rows = min(count, file.count)
         var parts: [Int: [Tensor]] = [:]
-        for first in Swift.stride(from: 0, to: rows, by: batch) {
-            let range = first..<min(first + batch, rows)
-            for group in try residualsByHorizon(file.read(range)) { parts[group.horizon, default: []].append(group.residuals) }
-            progress(range.upperBound, rows)
+        try forEachBatch(of: file, count: count, batch: batch, progress: progress) { clips in
+            for group in try residualsByHorizon(clips) { parts[group.horizon, default: []].append(group.residuals) }
         }
         var scorer = self
         scorer.calibration = try parts.mapValues { try CalibratedEnergy(residuals: concat($0, axis: 0), shrinkage: shrinkage) }
         return scorer
+    }
+}
+
+/// The clip file a calibration is fitted on, checked against the model's frames.
+func calibrationClips(_ path: String, count: Int, batch: Int, channels: Int, size: Int) throws -> ClipFile {
+    guard count >= 1, batch >= 1 else { throw EvaluationError("calibration needs at least one clip and a batch of at least one") }
+    let file = try ClipFile(path: path)
+    guard [file.channels, file.height, file.width] == [channels, size, size] else {
+        throw EvaluationError("\(path): calibration frames are \(file.channels)×\(file.height)×\(file.width) (C×H×W); the model takes \(channels)×\(size)×\(size)")
+    }
+    return file
+}
+
+/// `body` of the first `count` clips of `file`, `batch` at a time, reporting progress (done, total).
+func forEachBatch(of file: ClipFile, count: Int, batch: Int, progress: (Int, Int) -> Void, _ body: (Tensor) throws -> Void) throws {
+    let rows = min(count, file.count)
+    for first in Swift.stride(from: 0, to: rows, by: batch) {
+        let range = first..<min(first + batch, rows)
+        try body(file.read(range))
+        progress(range.upperBound, rows)
     }
 }
 
