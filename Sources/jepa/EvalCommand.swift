@@ -155,10 +155,12 @@ struct EvalCommand: ParsableCommand {
                          to: outDirectory + "/rollout_positions.png")
         }
 
+        // The surprise scorer of the violation pairs; its context is also the video JEPA's state.
+        let scorer = isGrasp ? nil : try makeSurpriseScorer(for: trained, contextFrames: context, horizon: surpriseHorizon)
+
         // A video JEPA's state: position and velocity from the context it predicts from.
         var videoState: VideoStateEvaluation?
-        if let video = trained as? VideoJEPA, !isGrasp {
-            let scorer = try makeSurpriseScorer(for: video, contextFrames: context)
+        if let video = trained as? VideoJEPA, let scorer {
             var v = try evaluateVideoState(of: video, contextFrames: scorer.contextFrames, datasetPath: probePath, train: train, test: test, batch: batch)
             if let untrained = random as? VideoJEPA {
                 v.randomEncoderR2 = try evaluateVideoState(of: untrained, contextFrames: scorer.contextFrames, datasetPath: probePath,
@@ -187,9 +189,8 @@ struct EvalCommand: ParsableCommand {
 
         // Violation of expectation, with the model's energy and the calibrated one.
         var voe: EvaluationReport.Violations?, calibratedVoE: EvaluationReport.Violations?
-        if !isGrasp {
+        if let scorer {
             let path = try violations ?? generateViolations(worldJSON: worldJSON, directory: outDirectory + "/data")
-            let scorer = try makeSurpriseScorer(for: trained, contextFrames: context, horizon: surpriseHorizon)
             voe = try violationOfExpectation(scorer, path: path, directory: outDirectory, calibration: nil)
             // The fit stored by jepa train when it is for these settings, else one fitted here.
             let stored = calibration.calibration == nil ? try SurpriseCalibration.stored(at: checkpoint) : nil
@@ -203,17 +204,7 @@ struct EvalCommand: ParsableCommand {
                 let calibrationPath = try calibration.calibration
                     ?? generateCalibrationClips(worldJSON: worldJSON, trainingSeed: try? trainingData?.intAttribute("seed"),
                                                 directory: outDirectory + "/data")
-                let calibrated = try calibration.calibrate(scorer, on: calibrationPath, batch: batch)
-                let (samples, shrinkage): (Int, Double)
-                switch calibrated {
-                case let frameScorer as NextFrameSurpriseScorer:
-                    let fits = frameScorer.calibration!
-                    (samples, shrinkage) = (CalibratedEnergy.samples(of: fits), fits[frameScorer.horizon]!.shrinkage)
-                case let videoScorer as MaskedSurpriseScorer:
-                    (samples, shrinkage) = (videoScorer.calibration!.samples, videoScorer.calibration!.shrinkage)
-                default:
-                    throw ValidationError("no calibrated energy for \(type(of: calibrated))")
-                }
+                let (calibrated, samples, shrinkage) = try calibration.calibrate(scorer, on: calibrationPath, batch: batch)
                 calibratedVoE = try violationOfExpectation(
                     calibrated, path: path, directory: outDirectory,
                     calibration: .init(path: calibrationPath, clips: min(calibration.calibrationClips, try ClipFile(path: calibrationPath).count),

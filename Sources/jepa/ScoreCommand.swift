@@ -67,7 +67,7 @@ struct ScoreCommand: ParsableCommand {
         var scorer = try makeSurpriseScorer(for: model, contextFrames: context, stride: stride, horizon: horizon)
         var calibrated = false
         if let path = calibration.calibration {
-            scorer = try calibration.calibrate(scorer, on: path, batch: batch)
+            scorer = try calibration.calibrate(scorer, on: path, batch: batch).scorer
             calibrated = true
         } else if !rawEnergy, let frameScorer = scorer as? NextFrameSurpriseScorer {
             if let stored = try SurpriseCalibration.stored(at: checkpoint) {
@@ -143,7 +143,7 @@ final class CSVFile {
     }
 }
 
-/// `--calibration`: score with the calibrated energy (`CalibratedEnergy`) of a next-frame model.
+/// `--calibration`: score with the calibrated energy (`CalibratedEnergy`) of a video JEPA or a next-frame model.
 struct CalibrationOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Clips of ordinary physics (e.g. the training data) whose prediction errors calibrate the energy.",
                                valueName: "clips.h5"))
@@ -167,24 +167,24 @@ struct CalibrationOptions: ParsableArguments {
         }
     }
 
-    func calibrate(_ scorer: any SurpriseScorer, on path: String, batch: Int) throws -> any SurpriseScorer {
+    /// `scorer` calibrated on the clips at `path`, with the prediction errors fitted and the
+    /// shrinkage of its (main) fit, for reports.
+    func calibrate(_ scorer: any SurpriseScorer, on path: String, batch: Int) throws -> (scorer: any SurpriseScorer, samples: Int, shrinkage: Double) {
         let line = CountLine()
         let progress = { (done: Int, total: Int) in line.show("  calibrating on \(path) \(done)/\(total)", done: done, total: total) }
         switch scorer {
         case let frameScorer as NextFrameSurpriseScorer:
             let calibrated = try frameScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage, progress: progress)
-            if let fits = calibrated.calibration, let main = fits[calibrated.horizon] {
-                say("calibrated energy: \(CalibratedEnergy.samples(of: fits)) prediction errors of \(main.dimension) dimensions, "
-                    + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
-            }
-            return calibrated
+            let fits = calibrated.calibration!, main = fits[calibrated.horizon]!
+            say("calibrated energy: \(CalibratedEnergy.samples(of: fits)) prediction errors of \(main.dimension) dimensions, "
+                + "shrinkage δ = \(String(format: "%.4g", main.shrinkage)) (\(calibrated.horizon) steps ahead)")
+            return (calibrated, CalibratedEnergy.samples(of: fits), main.shrinkage)
         case let videoScorer as MaskedSurpriseScorer:
             let calibrated = try videoScorer.calibrated(on: path, clips: calibrationClips, batch: batch, shrinkage: shrinkage, progress: progress)
-            if let fit = calibrated.calibration {
-                say("calibrated energy: \(fit.samples) windows' prediction errors pooled over space, \(fit.dimension) dimensions, "
-                    + "shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
-            }
-            return calibrated
+            let fit = calibrated.calibration!
+            say("calibrated energy: \(fit.samples) windows' prediction errors pooled over space, \(fit.dimension) dimensions, "
+                + "shrinkage δ = \(String(format: "%.4g", fit.shrinkage))")
+            return (calibrated, fit.samples, fit.shrinkage)
         default:
             throw ValidationError("--calibration needs a video JEPA or a next-frame model")
         }
