@@ -1,4 +1,5 @@
 import Config
+import Foundation
 import NN
 import Tensors
 
@@ -356,8 +357,12 @@ public final class ActionConditionedJEPA: WorldModel {
         let (b, t) = (frames.shape[0], frames.shape[1])
         precondition(t >= 2 && actions.shape == [b, t, config.actionDim],
                      "ActionConditionedJEPA.loss: frames \(frames.shape) and actions \(actions.shape) do not match")
-        let (targets, levelTargets) = multiLevelTargets(frames)
         let z = Self.normalized(rawLatents(frames, encoder: contextEncoder))
+        // With the target's weights equal to the context's (EMA momentum 0, the next-frame recipe),
+        // its latents are the context pass's: encoding every frame a second time would cost a
+        // third of the encoder's work for the same numbers.
+        let (targets, levelTargets) = config.deepLevels.isEmpty && targetMatchesContext
+            ? (z.detached(), []) : multiLevelTargets(frames)
         precondition(config.proprioDim == 0 || proprio != nil, "ActionConditionedJEPA.loss: the model reads proprioception; none given")
         let trueProprio = config.proprioDim > 0 ? proprio.map(proprioState) : nil
         let states = trueProprio.map { concat([z, $0], axis: 3) } ?? z
@@ -462,5 +467,13 @@ public final class ActionConditionedJEPA: WorldModel {
     /// Moves the target encoder toward the context encoder: target ← m·target + (1−m)·context.
     public func updateTarget(momentum: Float) {
         ema.update(from: contextEncoder.namedParameters(), momentum: momentum)
+    }
+
+    /// Whether the target encoder's weights are bit for bit the context encoder's (after an update
+    /// with momentum 0, or before the first update), so that both encode a frame identically.
+    public var targetMatchesContext: Bool {
+        zip(contextEncoder.namedParameters(), targetEncoder.namedParameters()).allSatisfy { c, t in
+            c.tensor.count == t.tensor.count && memcmp(c.tensor.ptr, t.tensor.ptr, c.tensor.count * MemoryLayout<Float>.stride) == 0
+        }
     }
 }

@@ -62,6 +62,42 @@ private func randomBatch(_ c: ActionJEPAConfig, batch: Int = 2, seed: UInt64 = 1
         #expect(abs(loss.parts.rollout! - byHand) <= 1e-5 * max(1, byHand), "\(loss.parts.rollout!) vs \(byHand)")
     }
 
+    /// With the target's weights equal to the context's (momentum 0), the loss reads the targets from
+    /// the context pass: the same loss and gradients as encoding the frames again with the target.
+    @Test func aTargetWithTheContextsWeightsIsNotRunTwice() throws {
+        var c = ActionJEPAConfig.passive
+        (c.frames, c.imageSize, c.patch, c.encoderDim, c.encoderDepth, c.encoderHeads) = (6, 16, 4, 16, 1, 2)
+        (c.pooledDim, c.gruHidden, c.rolloutSteps, c.rolloutContext, c.distance) = (16, 12, 3, 2, .l2)
+        func model() throws -> ActionConditionedJEPA {
+            var rng = RandomGenerator(seed: 8)
+            return try ActionConditionedJEPA(config: c, rng: &rng)
+        }
+        var rng = RandomGenerator(seed: 9)
+        let frames = Tensor.uniform([2, 6, 1, 16, 16], low: 0, high: 1, using: &rng), none = Tensor.zeros([2, 6, 0])
+        let weights = JEPALossWeights(prediction: 1, variance: 1, covariance: 0.04, rollout: 1)
+        func lossAndGradients(_ m: ActionConditionedJEPA) -> (Float, [Float]) {
+            let loss = m.loss(frames: frames, actions: none, weights: weights)
+            loss.total.backward()
+            return (loss.total.item, m.trainableParameters.flatMap { $0.tensor.grad?.scalars ?? [] })
+        }
+        let shortcut = try model(), full = try model()
+        #expect(shortcut.targetMatchesContext)
+        // A weight of 0 stored as −0 in the target computes the same numbers but is not the same bits.
+        let zero = try #require(full.targetEncoder.parameters().first { $0.scalars.contains(0) })
+        zero.ptr[zero.scalars.firstIndex(of: 0)!] = -0.0
+        #expect(!full.targetMatchesContext)
+        let (a, b) = (lossAndGradients(shortcut), lossAndGradients(full))
+        #expect(a.0 == b.0 && a.1 == b.1 && !a.1.isEmpty)
+
+        // An EMA step with momentum > 0 after the context moved breaks the match; momentum 0 restores it.
+        let moved = shortcut.contextEncoder.parameters()[0]
+        moved.ptr[0] += 0.5
+        shortcut.updateTarget(momentum: 0.5)
+        #expect(!shortcut.targetMatchesContext)
+        shortcut.updateTarget(momentum: 0)
+        #expect(shortcut.targetMatchesContext)
+    }
+
     /// The first rollout step from one frame equals the teacher-forced prediction of frame 1, and a
     /// rollout's step k equals feeding the earlier predictions by hand.
     @Test(arguments: ActionJEPAConfig.PredictorKind.allCases)
