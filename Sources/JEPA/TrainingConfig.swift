@@ -164,7 +164,7 @@ public struct TrainingConfig: Codable, Sendable, Equatable, ValidatableConfig {
         kind: next_frame
         data: {path: \(embeddedDefaultDataPath), batch_size: 16}
         model: {frames: 16, image_size: 64, encoder: vit, patch: 16, encoder_dim: 128, encoder_depth: 4, encoder_heads: 4,
-                predictor: recurrent, pooled_dim: 128, gru_hidden: 256, gru_layers: 2, rollout_steps: 12, rollout_context: 4,
+                predictor: recurrent, pooled_dim: 128, gru_hidden: 256, gru_layers: 3, rollout_steps: 12, rollout_context: 4,
                 distance: l2}
         loss: {prediction: 1, rollout: 1, variance: 1, covariance: 0.04}
         optim: {lr: 1.0e-3, min_lr: 1.0e-5, warmup_steps: 100, weight_decay: 0.04, grad_clip: 1}
