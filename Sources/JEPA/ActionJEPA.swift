@@ -358,7 +358,7 @@ public final class ActionConditionedJEPA: WorldModel {
         precondition(t >= 2 && actions.shape == [b, t, config.actionDim],
                      "ActionConditionedJEPA.loss: frames \(frames.shape) and actions \(actions.shape) do not match")
         let z = Self.normalized(rawLatents(frames, encoder: contextEncoder))
-        // With the target's weights equal to the context's (EMA momentum 0, the next-frame recipe),
+        // With the target's weights equal to the context's (EMA momentum 0: the next-frame and grasp recipes),
         // its latents are the context pass's: encoding every frame a second time would cost a
         // third of the encoder's work for the same numbers.
         let (targets, levelTargets) = config.deepLevels.isEmpty && targetMatchesContext
