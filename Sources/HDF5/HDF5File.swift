@@ -68,48 +68,78 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
     public init(path: String, mode: Mode, userBlock: Int = 0) throws {
         self.path = path
         self.mode = mode
-        fileID = try withHDF5 {
-            let fail = { (message: String) in HDF5Error(file: path, object: nil, message: message) }
-            switch mode {
-            case .readOnly, .readWrite:
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                    throw fail("file does not exist")
-                }
-                guard !isDirectory.boolValue else { throw fail("expected an HDF5 file, found a directory") }
-                let signature = H5Fis_hdf5(path)
-                if signature == 0 { throw fail("not an HDF5 file (no HDF5 signature found)") }
-                if signature < 0 { throw fail("cannot read file (\(lastLibraryError()))") }
-                let id = H5Fopen(path, mode == .readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr(), chdf5_p_default())
-                if id < 0 {
-                    let reason = lastLibraryError()
-                    if reason.contains("unable to lock file") {
-                        throw fail("cannot open HDF5 file: another process holds it open (\(reason)); "
-                            + "close that process, or set HDF5_USE_FILE_LOCKING=FALSE if the file is only read")
-                    }
-                    throw fail("cannot open HDF5 file; it may be truncated or corrupt (\(reason))")
-                }
-                _ = chdf5_set_cloexec(id)
-                return id
-            case .truncate, .exclusive:
-                if mode == .exclusive && FileManager.default.fileExists(atPath: path) {
-                    throw fail("cannot create file: it already exists (mode .exclusive)")
-                }
-                let flags = mode == .truncate ? chdf5_acc_trunc() : chdf5_acc_excl()
-                var creation = chdf5_p_default()
-                if userBlock > 0 {
-                    creation = H5Pcreate(chdf5_p_file_create())
-                    guard H5Pset_userblock(creation, hsize_t(userBlock)) >= 0 else {
-                        H5Pclose(creation)
-                        throw fail("invalid user block size \(userBlock) (0 or a power of two ≥ 512)")
-                    }
-                }
-                defer { if userBlock > 0 { H5Pclose(creation) } }
-                let id = H5Fcreate(path, flags, creation, chdf5_p_default())
-                if id < 0 { throw fail("cannot create file (\(lastLibraryError()))") }
-                _ = chdf5_set_cloexec(id)
-                return id
+        fileID = try Self.open(path: path, mode: mode, userBlock: userBlock)
+    }
+
+    /// A lock conflict on opening, kept apart from other failures so that `open` can wait it out.
+    private struct Locked: Error { let reason: String }
+
+    /// Opens or creates the file, waiting up to about half a second while its lock is held elsewhere:
+    /// a child process forked by any thread of this one holds every descriptor of the parent (even
+    /// close-on-exec ones) until its `exec`, so a file closed and reopened here can be locked for a
+    /// few milliseconds by a process that never meant to touch it.
+    private static func open(path: String, mode: Mode, userBlock: Int) throws -> hid_t {
+        var lastReason = ""
+        for attempt in 0..<12 {
+            if attempt > 0 { usleep(UInt32(min(20_000 * attempt, 80_000))) }
+            do {
+                return try withHDF5 { try openOnce(path: path, mode: mode, userBlock: userBlock) }
+            } catch let locked as Locked {
+                lastReason = locked.reason
             }
+        }
+        let verb = mode == .readOnly || mode == .readWrite ? "open" : "create"
+        throw HDF5Error(file: path, object: nil, message:
+            "cannot \(verb) HDF5 file: another process holds it open (\(lastReason)); "
+            + "close that process, or set HDF5_USE_FILE_LOCKING=FALSE if the file is only read")
+    }
+
+    private static func openOnce(path: String, mode: Mode, userBlock: Int) throws -> hid_t {
+        let fail = { (message: String) in HDF5Error(file: path, object: nil, message: message) }
+        switch mode {
+        case .readOnly, .readWrite:
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw fail("file does not exist")
+            }
+            guard !isDirectory.boolValue else { throw fail("expected an HDF5 file, found a directory") }
+            let signature = H5Fis_hdf5(path)
+            if signature == 0 { throw fail("not an HDF5 file (no HDF5 signature found)") }
+            if signature < 0 {
+                let reason = lastLibraryError()
+                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
+                throw fail("cannot read file (\(reason))")
+            }
+            let id = H5Fopen(path, mode == .readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr(), chdf5_p_default())
+            if id < 0 {
+                let reason = lastLibraryError()
+                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
+                throw fail("cannot open HDF5 file; it may be truncated or corrupt (\(reason))")
+            }
+            _ = chdf5_set_cloexec(id)
+            return id
+        case .truncate, .exclusive:
+            if mode == .exclusive && FileManager.default.fileExists(atPath: path) {
+                throw fail("cannot create file: it already exists (mode .exclusive)")
+            }
+            let flags = mode == .truncate ? chdf5_acc_trunc() : chdf5_acc_excl()
+            var creation = chdf5_p_default()
+            if userBlock > 0 {
+                creation = H5Pcreate(chdf5_p_file_create())
+                guard H5Pset_userblock(creation, hsize_t(userBlock)) >= 0 else {
+                    H5Pclose(creation)
+                    throw fail("invalid user block size \(userBlock) (0 or a power of two ≥ 512)")
+                }
+            }
+            defer { if userBlock > 0 { H5Pclose(creation) } }
+            let id = H5Fcreate(path, flags, creation, chdf5_p_default())
+            if id < 0 {
+                let reason = lastLibraryError()
+                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
+                throw fail("cannot create file (\(reason))")
+            }
+            _ = chdf5_set_cloexec(id)
+            return id
         }
     }
 

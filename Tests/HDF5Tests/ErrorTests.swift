@@ -175,6 +175,21 @@ import Testing
         }
     }
 
+    @Test func aLockHeldForAMomentIsWaitedOut() throws {
+        try withTempPath { path in
+            let file = try HDF5File(path: path, mode: .truncate)
+            try file.write("x", shape: [1], float32: [1])
+            try file.close()
+            // As a child forked by another thread holds the lock until its exec.
+            let fd = open(path, O_RDONLY)
+            #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+            let released = Thread { usleep(100_000); close(fd) }
+            released.start()
+            let reopened = try HDF5File(path: path, mode: .readWrite)
+            #expect(try reopened.readFloat32("x").values == [1])
+        }
+    }
+
     @Test func openFilesAreCloseOnExec() throws {
         try withTempPath { path in
             for mode in [HDF5File.Mode.truncate, .readWrite, .readOnly] {
