@@ -8,6 +8,14 @@ public enum CovarianceShrinkage: Equatable, Sendable {
     case ledoitWolf
     /// A given intensity δ in [0, 1].
     case fixed(Double)
+
+    /// As given on a command line: `auto` or the number.
+    public var argument: String {
+        switch self {
+        case .ledoitWolf: return "auto"
+        case let .fixed(delta): return String(delta)
+        }
+    }
 }
 
 /// Surprise measured against what a predictor usually gets wrong: a Gaussian fitted to its

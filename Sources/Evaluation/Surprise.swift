@@ -26,6 +26,13 @@ public let defaultMinimumContext = 4
 /// away from the prediction made before it (EXPERIMENTS.md §10: chosen on validation pairs).
 public let defaultSurpriseHorizon = 6
 
+/// Shrinkage of the calibrated energy's covariance towards a multiple of the identity, by default.
+/// Ledoit–Wolf's estimate (δ ≈ 0.002 on 11,200 errors of 128 dimensions) is right for the covariance
+/// but whitens directions the errors barely use as fully as the ones carrying the balls' motion,
+/// which then weigh little against a ball that changes its shape; a fixed δ keeps part of the
+/// model's own L2 energy in the whitened one (EXPERIMENTS.md §13: chosen on validation pairs).
+public let defaultCalibrationShrinkage = CovarianceShrinkage.fixed(0.1)
+
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
 /// `NextFrameSurpriseScorer` for a next-frame model. `contextFrames` nil = the default of each: half
 /// the clip for a video JEPA; for a next-frame model a context growing from
@@ -143,7 +150,7 @@ public struct MaskedSurpriseScorer: SurpriseScorer {
 
     /// This scorer with its energy calibrated (`CalibratedEnergy`) on the pooled prediction errors
     /// of every window of the first `clips` clips of `path` — ordinary physics, e.g. the training data.
-    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
+    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = defaultCalibrationShrinkage,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> MaskedSurpriseScorer {
         let c = model.config
         let file = try calibrationClips(path, count: count, batch: batch, channels: c.channels, size: c.imageSize)
@@ -289,7 +296,7 @@ public struct NextFrameSurpriseScorer: SurpriseScorer {
     /// This scorer with its energy calibrated (`CalibratedEnergy`, one fit per number of steps
     /// ahead) on the prediction errors of the first `clips` clips of `path` — ordinary physics,
     /// e.g. the training data.
-    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = .ledoitWolf,
+    public func calibrated(on path: String, clips count: Int = 400, batch: Int = 16, shrinkage: CovarianceShrinkage = defaultCalibrationShrinkage,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> NextFrameSurpriseScorer {
         let c = model.config
         let file = try calibrationClips(path, count: count, batch: batch, channels: c.channels, size: c.imageSize)

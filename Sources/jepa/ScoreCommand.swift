@@ -152,9 +152,9 @@ struct CalibrationOptions: ParsableArguments {
     @Option(help: "Clips of the calibration file used (the first ones).")
     var calibrationClips = 400
 
-    @Option(help: ArgumentHelp("Shrinkage δ of the calibration covariance towards a multiple of the identity: a number in [0, 1], or auto (Ledoit–Wolf).",
+    @Option(help: ArgumentHelp("Shrinkage δ of the calibration covariance towards a multiple of the identity: a number in [0, 1], or auto (Ledoit–Wolf's estimate).",
                                valueName: "auto|δ"))
-    var calibrationShrinkage = "auto"
+    var calibrationShrinkage = defaultCalibrationShrinkage.argument
 
     var shrinkage: CovarianceShrinkage {
         calibrationShrinkage == "auto" ? .ledoitWolf : .fixed(Double(calibrationShrinkage) ?? .nan)

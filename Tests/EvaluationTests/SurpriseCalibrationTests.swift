@@ -42,6 +42,8 @@ import Worlds
         let fit = try SurpriseCalibration.fit(model: model, clips: dir + "/data.h5", count: 10, batch: 4)
         #expect(fit.clips == 10 && fit.horizon == defaultSurpriseHorizon && fit.minimumContext == min(defaultMinimumContext, model.predictor.window))
         #expect(fit.energies.keys.sorted() == Array(1...defaultSurpriseHorizon))   // the first frames are predicted fewer steps ahead
+        guard case let .fixed(delta) = defaultCalibrationShrinkage else { Issue.record("the default shrinkage is a fixed δ"); return }
+        #expect(fit.energies.values.allSatisfy { $0.shrinkage == delta })
         try fit.store(in: checkpoint)
 
         let stored = try #require(try SurpriseCalibration.stored(at: checkpoint))
