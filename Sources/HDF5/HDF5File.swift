@@ -96,6 +96,17 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
 
     private static func openOnce(path: String, mode: Mode, userBlock: Int) throws -> hid_t {
         let fail = { (message: String) in HDF5Error(file: path, object: nil, message: message) }
+        /// The library's last failure: `Locked` when another holder's lock refused the file.
+        func failure(_ message: String) -> any Error {
+            let reason = lastLibraryError()
+            return reason.contains("unable to lock file") ? Locked(reason: reason) : fail("\(message) (\(reason))")
+        }
+        /// `id` marked close-on-exec (HDF5 opens without O_CLOEXEC), or the failure.
+        func opened(_ id: hid_t, else message: String) throws -> hid_t {
+            guard id >= 0 else { throw failure(message) }
+            _ = chdf5_set_cloexec(id)
+            return id
+        }
         switch mode {
         case .readOnly, .readWrite:
             var isDirectory: ObjCBool = false
@@ -105,19 +116,9 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
             guard !isDirectory.boolValue else { throw fail("expected an HDF5 file, found a directory") }
             let signature = H5Fis_hdf5(path)
             if signature == 0 { throw fail("not an HDF5 file (no HDF5 signature found)") }
-            if signature < 0 {
-                let reason = lastLibraryError()
-                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
-                throw fail("cannot read file (\(reason))")
-            }
-            let id = H5Fopen(path, mode == .readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr(), chdf5_p_default())
-            if id < 0 {
-                let reason = lastLibraryError()
-                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
-                throw fail("cannot open HDF5 file; it may be truncated or corrupt (\(reason))")
-            }
-            _ = chdf5_set_cloexec(id)
-            return id
+            if signature < 0 { throw failure("cannot read file") }
+            return try opened(H5Fopen(path, mode == .readOnly ? chdf5_acc_rdonly() : chdf5_acc_rdwr(), chdf5_p_default()),
+                              else: "cannot open HDF5 file; it may be truncated or corrupt")
         case .truncate, .exclusive:
             if mode == .exclusive && FileManager.default.fileExists(atPath: path) {
                 throw fail("cannot create file: it already exists (mode .exclusive)")
@@ -132,14 +133,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
                 }
             }
             defer { if userBlock > 0 { H5Pclose(creation) } }
-            let id = H5Fcreate(path, flags, creation, chdf5_p_default())
-            if id < 0 {
-                let reason = lastLibraryError()
-                if reason.contains("unable to lock file") { throw Locked(reason: reason) }
-                throw fail("cannot create file (\(reason))")
-            }
-            _ = chdf5_set_cloexec(id)
-            return id
+            return try opened(H5Fcreate(path, flags, creation, chdf5_p_default()), else: "cannot create file")
         }
     }
 
