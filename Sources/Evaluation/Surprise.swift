@@ -27,10 +27,10 @@ public let defaultMinimumContext = 4
 public let defaultSurpriseHorizon = 6
 
 /// Shrinkage of the calibrated energy's covariance towards a multiple of the identity, by default.
-/// Ledoit–Wolf's estimate (δ ≈ 0.002 on 11,200 errors of 128 dimensions) is right for the covariance
-/// but whitens directions the errors barely use as fully as the ones carrying the balls' motion,
-/// which then weigh little against a ball that changes its shape; a fixed δ keeps part of the
-/// model's own L2 energy in the whitened one (EXPERIMENTS.md §13: chosen on validation pairs).
+/// Ledoit–Wolf's estimate (δ ≈ 0.002 on 11,200 errors of 128 dimensions) suits the covariance, but
+/// whitening by it scales down the directions that carry the balls' motion (their errors are large
+/// on every ordinary frame six steps ahead), so a ball that stops or turns back weighs little; a
+/// fixed δ keeps part of the model's own L2 weighting (EXPERIMENTS.md §13: chosen on validation pairs).
 public let defaultCalibrationShrinkage = CovarianceShrinkage.fixed(0.1)
 
 /// The surprise scorer of a trained world model: `MaskedSurpriseScorer` for a video JEPA,
