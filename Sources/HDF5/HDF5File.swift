@@ -74,7 +74,7 @@ public final class HDF5File: @unchecked Sendable {  // mutable state (`fileID`) 
     /// A lock conflict on opening, kept apart from other failures so that `open` can wait it out.
     private struct Locked: Error { let reason: String }
 
-    /// Opens or creates the file, waiting up to about half a second while its lock is held elsewhere:
+    /// Opens or creates the file, waiting up to ≈ 0.8 s (11 pauses of 20–80 ms) while its lock is held elsewhere:
     /// a child process forked by any thread of this one holds every descriptor of the parent (even
     /// close-on-exec ones) until its `exec`, so a file closed and reopened here can be locked for a
     /// few milliseconds by a process that never meant to touch it.

@@ -159,16 +159,22 @@ import Testing
 
 /// Files held by someone else, and descriptors that must not leak into child processes.
 @Suite struct FileLockTests {
+    /// Writes a one-value file at `path`, then holds an exclusive flock on it through a separate
+    /// open file description, as another process would; returns that descriptor.
+    private func lockedElsewhere(_ path: String) throws -> Int32 {
+        let file = try HDF5File(path: path, mode: .truncate)
+        try file.write("x", shape: [1], float32: [1])
+        try file.close()
+        let fd = open(path, O_RDONLY)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return fd
+    }
+
     @Test func aFileLockedElsewhereIsNamedAsSuchNotAsCorrupt() throws {
         try withTempPath { path in
-            let file = try HDF5File(path: path, mode: .truncate)
-            try file.write("x", shape: [1], float32: [1])
-            try file.close()
-            // A separate open file description holding an exclusive flock, as another process would.
-            let fd = open(path, O_RDONLY)
-            #expect(fd >= 0)
+            let fd = try lockedElsewhere(path)
             defer { close(fd) }
-            #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
             expectHDF5Error([path, "another process holds it open", "HDF5_USE_FILE_LOCKING"]) {
                 _ = try HDF5File(path: path, mode: .readWrite)
             }
@@ -177,12 +183,8 @@ import Testing
 
     @Test func aLockHeldForAMomentIsWaitedOut() throws {
         try withTempPath { path in
-            let file = try HDF5File(path: path, mode: .truncate)
-            try file.write("x", shape: [1], float32: [1])
-            try file.close()
-            // As a child forked by another thread holds the lock until its exec.
-            let fd = open(path, O_RDONLY)
-            #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+            // Released after 100 ms, as by a child forked by another thread when it execs.
+            let fd = try lockedElsewhere(path)
             let released = Thread { usleep(100_000); close(fd) }
             released.start()
             let reopened = try HDF5File(path: path, mode: .readWrite)
